@@ -1,0 +1,66 @@
+import type { Builder } from '../onnx/builder.ts';
+import type { GeneratorConfig } from '../config/generator-config.ts';
+import { fourierInput, constInput } from '../layers/input-layers.ts';
+import { modulatedConv } from '../layers/modulated-conv.ts';
+import { residualAttnBlock } from '../layers/residual-attn-block.ts';
+import { residualConvBlock } from '../layers/residual-conv-block.ts';
+import { filterBuffer, upsample2d } from '../layers/upfirdn.ts';
+import type { SynthesisLayout } from './layout.ts';
+
+/** SynthesisNetwork.forward: wp [N, L, w_dim] and local text [N, S, context] -> image [N, 3, R, R]. */
+export function synthesis(b: Builder, wp: string, localText: string, c: GeneratorConfig, layout: SynthesisLayout, textTokens: number): string {
+  const common = {
+    wDim: c.w_dim, demodulate: c.demodulate, useWscale: c.use_wscale, wscaleGain: c.wscale_gain, lrMul: c.lr_mul, eps: c.eps,
+  };
+  const skipFilter = c.skip_connection ? filterBuffer(b, c.filter_kernel) : null;
+  const msRes = c.ms_training_res.map(Number);
+  const lastRes = Math.max(...msRes);
+  const net = b.child('net');
+  let h = '';
+  let size = c.init_res;
+  let img: string | null = null;
+  for (const [idx, m] of layout.modules.entries()) {
+    const w = b.op('Gather', [wp, b.i64(idx)], { axis: { kind: 'int', value: 1 } }, `wp${idx}`);
+    const mb = net.child(idx);
+    if (m.kind === 'input') {
+      const start = c.fourier_feat
+        ? fourierInput(mb.child(0), w, { wDim: c.w_dim, channels: m.inChannels, size: m.res, samplingRate: m.res, bandwidth: 1 })
+        : constInput(mb.child(0), w, m.inChannels, m.res);
+      h = modulatedConv(mb.child(1), start, w, {
+        ...common, inChannels: m.inChannels, outChannels: m.outChannels, kernelSize: 3, numKernels: c.num_adaptive_kernels[String(m.res)],
+        activation: 'lrelu', mtm: c.mtm, height: m.res, width: m.res,
+      }).y;
+    } else if (m.kind === 'conv') {
+      ({ y: h, height: size } = residualConvBlock(mb.child(0), h, w, {
+        ...common, inChannels: m.inChannels, outChannels: m.outChannels, numKernels: c.num_adaptive_kernels[String(m.res)],
+        upsample: m.upsample, residualGain: c.residual_gain, filterKernel: c.filter_kernel, mtm: m.mtm, height: size, width: size,
+      }));
+    } else {
+      h = residualAttnBlock(mb.child(0), h, w, localText, {
+        ...common, inChannels: m.channels, depth: m.depth, attnGain: c.attn_gain, groups: 32, numHeads: c.num_heads,
+        headDim: m.headDim, contextDim: c.context_dim, contextTokens: textTokens, l2: c.l2_attention, tie: c.tie,
+        scaleIn: c.scale_in, includeFf: c.include_ff, glu: c.glu, numExperts: m.numExperts, height: size, width: size,
+      });
+    }
+    b.graph.tap(h, `blocks/net${String(idx).padStart(2, '0')}`, 'float32', ['batch', layout.channels(m.res), size, size]);
+
+    const res = layout.layerIdToRes.get(idx);
+    if (res === undefined || !msRes.includes(res) || res > lastRes) continue;
+    // Every output layer is built (its weights are in the checkpoint); unused ones are pruned at encoding.
+    if (res <= lastRes) {
+      let y = modulatedConv(b.child(`output_res_${res}x${res}`), h, w, {
+        ...common, inChannels: layout.channels(res), outChannels: c.image_channels, kernelSize: 1,
+        numKernels: c.num_adaptive_kernels[String(res)], demodulate: false, activation: 'linear', height: size, width: size,
+      }).y;
+      if (c.final_tanh) y = b.op('Tanh', [y]);
+      if (skipFilter && res !== c.init_res) {
+        if (img === null) throw new RangeError('skip_connection needs the initial resolution in ms_training_res');
+        y = b.add(y, upsample2d(b, img, skipFilter, c.image_channels, size / 2, size / 2));
+      }
+      img = y;
+      b.graph.tap(img, `img_res_${res}x${res}`, 'float32', ['batch', c.image_channels, size, size]);
+    }
+  }
+  if (img === null) throw new RangeError('ms_training_res produced no image output');
+  return img;
+}

@@ -1,0 +1,27 @@
+import type { Builder } from '../onnx/builder.ts';
+
+/** torch.lerp(start, end, weight) with torch's two-sided formula, so results match bit for bit more often. */
+export function lerp(b: Builder, start: string, end: string, weight: string): string {
+  const diff = b.sub(end, start);
+  const low = b.add(start, b.mul(weight, diff));
+  const high = b.sub(end, b.mul(diff, b.sub(b.f32(1), weight)));
+  return b.op('Where', [b.op('Less', [b.op('Abs', [weight]), b.f32(0.5)]), low, high]);
+}
+
+/**
+ * The truncation trick of the reference script: the first `trunc_layers` codes move toward the
+ * global w_avg by psi, then (when a sample asks for it) toward its text-conditional centre, the
+ * mean wp of K latents for the same text, again by psi.
+ */
+export function truncate(
+  b: Builder,
+  wp: string,
+  o: { wAvg: string; psi: string; layers: string; numLayers: number; center: string; useCenter: string },
+): string {
+  const psi = b.reshape(o.psi, [-1, 1, 1]);
+  const layerIds = b.i64(Array.from({ length: o.numLayers }, (_, i) => i), [1, o.numLayers, 1]);
+  const active = b.op('Less', [layerIds, o.layers]); // [1, L, 1]
+  const towardAvg = b.op('Where', [active, lerp(b, o.wAvg, wp, psi), wp]);
+  const towardCenter = b.op('Where', [active, lerp(b, o.center, towardAvg, psi), towardAvg]);
+  return b.op('Where', [b.reshape(o.useCenter, [-1, 1, 1]), towardCenter, towardAvg]);
+}

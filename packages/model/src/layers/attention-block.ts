@@ -1,0 +1,55 @@
+import type { Builder } from '../onnx/builder.ts';
+import { crossAttention } from './cross-attention.ts';
+import { feedForward } from './feed-forward.ts';
+import { layerNorm } from './norm.ts';
+import { selfAttention } from './self-attention.ts';
+
+export interface AttentionBlockOptions {
+  readonly channels: number;
+  readonly numHeads: number;
+  readonly headDim: number;
+  readonly wDim: number;
+  readonly contextDim: number;
+  readonly contextTokens: number;
+  readonly l2: boolean;
+  readonly tie: boolean;
+  readonly scaleIn: boolean;
+  readonly includeFf: boolean;
+  readonly glu: boolean;
+  readonly numExperts: number;
+  readonly demodulate: boolean;
+  readonly useWscale: boolean;
+  readonly wscaleGain: number;
+  readonly lrMul: number;
+  readonly eps: number;
+  readonly height: number;
+  readonly width: number;
+}
+
+/** AttentionBlock on [N, C, H, W]: self-attention, cross-attention to the local text, then the FFN/MoE. */
+export function attentionBlock(b: Builder, x: string, w: string, context: string, o: AttentionBlockOptions): string {
+  const { channels: C, height: H, width: W } = o;
+  const T = H * W;
+  const common = { useWscale: o.useWscale, wscaleGain: o.wscaleGain, lrMul: o.lrMul };
+  const tokens = (t: string) => b.transpose(b.reshape(t, [0, C, T]), [0, 2, 1]);
+  const grid = (t: string) => b.reshape(b.transpose(t, [0, 2, 1]), [0, C, H, W]);
+
+  const normed = grid(layerNorm(b.child('norm1'), tokens(x), C));
+  const attended = selfAttention(b.child('self_attn'), normed, w, {
+    ...common, channels: C, numHeads: o.numHeads, headDim: o.headDim, wDim: o.wDim, l2: o.l2, tie: o.tie,
+    scaleIn: o.scaleIn, demodulate: o.demodulate, eps: o.eps, height: H, width: W,
+  });
+  let h = tokens(b.add(attended, x));
+  const cross = crossAttention(b.child('cross_attn'), layerNorm(b.child('norm2'), h, C), context, {
+    ...common, numHeads: o.numHeads, headDim: o.headDim, l2: o.l2, scaleIn: o.scaleIn, queryDim: C,
+    contextDim: o.contextDim, contextTokens: o.contextTokens, tokens: T,
+  });
+  h = b.add(cross, h);
+  if (o.includeFf) {
+    const ff = feedForward(b.child('ff'), layerNorm(b.child('norm3'), h, C), w, {
+      ...common, channels: C, mlpRatio: 4, glu: o.glu, numExperts: o.numExperts, wDim: o.wDim, height: H, width: W,
+    });
+    h = b.add(ff, h);
+  }
+  return grid(h);
+}

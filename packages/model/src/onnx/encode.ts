@@ -1,0 +1,141 @@
+import onnxProto from 'onnx-proto';
+import type { Attr, Graph, NodeSpec, ValueInfo } from './graph.ts';
+import { byteView, type ConstTensor, ONNX_DTYPE } from './tensor-data.ts';
+
+const { onnx } = onnxProto;
+
+export const OPSET = 17;
+const IR_VERSION = 8;
+
+export interface ExternalDataOptions {
+  /** File name the model refers to, relative to the model file (e.g. `generator.onnx.data`). */
+  readonly location: string;
+  /** Initializers smaller than this stay inside the model (shape constants, scalars). */
+  readonly minBytes?: number;
+}
+
+export interface EncodedModel {
+  readonly model: Uint8Array;
+  /** Concatenated external tensor data (empty when everything is embedded). */
+  readonly externalData: Uint8Array;
+}
+
+/** Tensors are 64-byte aligned in the external file so runtimes may map them directly. */
+const ALIGN = 64;
+
+function encodeAttr(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  switch (a.kind) {
+    case 'int': return { name, type: T.INT, i: a.value };
+    case 'float': return { name, type: T.FLOAT, f: a.value };
+    case 'ints': return { name, type: T.INTS, ints: [...a.value] };
+    case 'floats': return { name, type: T.FLOATS, floats: [...a.value] };
+    case 'string': return { name, type: T.STRING, s: new TextEncoder().encode(a.value) };
+  }
+}
+
+function valueInfo(v: ValueInfo): onnxProto.onnx.IValueInfoProto {
+  return {
+    name: v.name,
+    type: {
+      tensorType: {
+        elemType: ONNX_DTYPE[v.type],
+        shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+/**
+ * Serialises the graph as an ONNX ModelProto. With `external`, large initializers are written to
+ * a side buffer instead, which keeps models over protobuf's 2 GB limit loadable.
+ */
+export function encodeModel(graph: Graph, options: { external?: ExternalDataOptions; docString?: string } = {}): EncodedModel {
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  const { nodes, used } = liveNodes(graph);
+  const initializer: onnxProto.onnx.ITensorProto[] = [];
+  for (const [name, t] of graph.initializers) {
+    if (!used.has(name)) continue;
+    initializer.push(encodeTensor(name, t, options.external, (bytes) => {
+      const pad = (ALIGN - (offset % ALIGN)) % ALIGN;
+      if (pad) chunks.push(new Uint8Array(pad));
+      offset += pad;
+      const at = offset;
+      chunks.push(bytes);
+      offset += bytes.byteLength;
+      return at;
+    }));
+  }
+  const model = onnx.ModelProto.create({
+    irVersion: IR_VERSION,
+    producerName: 'aurora-edge',
+    producerVersion: '0.1.0',
+    docString: options.docString ?? '',
+    opsetImport: [{ domain: '', version: OPSET }],
+    graph: {
+      name: graph.name,
+      node: nodes.map((n) => ({
+        opType: n.opType,
+        name: n.name,
+        input: [...n.inputs],
+        output: [...n.outputs],
+        attribute: Object.entries(n.attrs).map(([k, v]) => encodeAttr(k, v)),
+      })),
+      initializer,
+      input: graph.inputs.map(valueInfo),
+      output: graph.outputs.map(valueInfo),
+    },
+  });
+  return { model: onnx.ModelProto.encode(model).finish(), externalData: concat(chunks, offset) };
+}
+
+/**
+ * Nodes that contribute to some graph output, in their original order, and every tensor name they
+ * read. Modules are built whole (their weights are in the checkpoint) even where the forward pass
+ * skips them, so unused branches are dropped here.
+ */
+function liveNodes(graph: Graph): { nodes: NodeSpec[]; used: Set<string> } {
+  const used = new Set(graph.outputs.map((o) => o.name));
+  const live: NodeSpec[] = [];
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const n = graph.nodes[i];
+    if (!n.outputs.some((o) => used.has(o))) continue;
+    live.push(n);
+    for (const input of n.inputs) used.add(input);
+  }
+  return { nodes: live.reverse(), used };
+}
+
+function encodeTensor(
+  name: string,
+  t: ConstTensor,
+  external: ExternalDataOptions | undefined,
+  place: (bytes: Uint8Array) => number,
+): onnxProto.onnx.ITensorProto {
+  const base = { name, dims: [...t.dims], dataType: ONNX_DTYPE[t.type] };
+  const bytes = byteView(t);
+  if (external && bytes.byteLength >= (external.minBytes ?? 1024)) {
+    const at = place(bytes);
+    return {
+      ...base,
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: external.location },
+        { key: 'offset', value: String(at) },
+        { key: 'length', value: String(bytes.byteLength) },
+      ],
+    };
+  }
+  return { ...base, rawData: bytes };
+}
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}

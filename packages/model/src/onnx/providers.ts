@@ -1,0 +1,117 @@
+import type { ParamProvider, ParamSpec } from './params.ts';
+
+/** A deterministic 32-bit hash of a string (FNV-1a), so each parameter gets its own stream. */
+function hashName(name: string, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/** mulberry32: small, fast and good enough for weight initialisation (not for serving latents). */
+function uniformStream(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+}
+
+function normalStream(uniform: () => number): () => number {
+  let spare: number | null = null;
+  return () => {
+    if (spare !== null) {
+      const s = spare;
+      spare = null;
+      return s;
+    }
+    const r = Math.sqrt(-2 * Math.log(uniform()));
+    const t = 2 * Math.PI * uniform();
+    spare = r * Math.sin(t);
+    return r * Math.cos(t);
+  };
+}
+
+/**
+ * Seeded initialisation following the reference's init recipe (randn / lr_mul, constant biases,
+ * unit norms). Each parameter's values depend only on (seed, name), never on build order.
+ */
+export function randomProvider(seed: number): ParamProvider {
+  return {
+    provide(spec: ParamSpec): Float32Array {
+      const n = spec.shape.reduce((a, b) => a * b, 1);
+      const uniform = uniformStream(hashName(spec.name, seed));
+      const init = spec.init;
+      switch (init.kind) {
+        case 'constant': return new Float32Array(n).fill(init.value);
+        case 'values': return init.values;
+        case 'uniform': return Float32Array.from({ length: n }, () => init.low + (init.high - init.low) * uniform());
+        case 'generate': return init.generate(normalStream(uniform));
+        case 'normal': {
+          const normal = normalStream(uniform);
+          const out = new Float32Array(n);
+          for (let i = 0; i < n; i++) out[i] = normal() * init.std;
+          return out;
+        }
+      }
+    },
+  };
+}
+
+/** Declares shapes only: for listing a model's parameters without allocating its weights. */
+export function shapeOnlyProvider(): ParamProvider {
+  return { provide: () => new Float32Array(0) };
+}
+
+export interface NamedTensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+/**
+ * Serves parameters from a checkpoint's state dict by their reference names. Mismatches are
+ * collected and reported together once the model is declared: every missing, unexpected and
+ * mis-shaped tensor, so one run shows the whole problem.
+ */
+export function checkpointProvider(stateDict: ReadonlyMap<string, NamedTensor>): ParamProvider {
+  const missing: string[] = [];
+  const misshaped: string[] = [];
+  return {
+    provide(spec: ParamSpec): Float32Array {
+      const t = stateDict.get(spec.name);
+      if (!t) {
+        missing.push(`${spec.name} [${spec.shape.join(', ')}]`);
+        return new Float32Array(0);
+      }
+      if (t.shape.join() !== spec.shape.join()) {
+        misshaped.push(`${spec.name}: expected [${spec.shape.join(', ')}], got [${t.shape.join(', ')}]`);
+        return new Float32Array(0);
+      }
+      for (const alias of spec.aliases ?? []) {
+        const a = stateDict.get(alias);
+        if (!a) missing.push(`${alias} [${spec.shape.join(', ')}]`);
+        else if (a.shape.join() !== spec.shape.join()) misshaped.push(`${alias}: expected [${spec.shape.join(', ')}], got [${a.shape.join(', ')}]`);
+      }
+      return t.data;
+    },
+    finish(declared: readonly ParamSpec[]): void {
+      const known = new Set(declared.flatMap((s) => [s.name, ...(s.aliases ?? [])]));
+      const unexpected = [...stateDict.keys()].filter((k) => !known.has(k)).map((k) => `${k} [${stateDict.get(k)?.shape.join(', ')}]`);
+      if (!missing.length && !unexpected.length && !misshaped.length) return;
+      const section = (title: string, items: string[]) => (items.length ? [`${items.length} ${title}:`, ...items.map((i) => `  ${i}`)] : []);
+      throw new CheckpointMismatchError(
+        ['checkpoint does not match the model config:', ...section('missing', missing), ...section('unexpected', unexpected), ...section('mis-shaped', misshaped)].join('\n'),
+        { missing, unexpected, misshaped },
+      );
+    },
+  };
+}
+
+export class CheckpointMismatchError extends Error {
+  constructor(message: string, readonly details: { missing: string[]; unexpected: string[]; misshaped: string[] }) {
+    super(message);
+    this.name = 'CheckpointMismatchError';
+  }
+}
