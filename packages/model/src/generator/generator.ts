@@ -58,6 +58,7 @@ export function buildGenerator(config: GeneratorConfig, provider: ParamProvider,
   const centerCodes = mapping(mapper, flatZ, b.reshape(textPerCenter, [-1, c.context_dim]), c, L).wp; // [N*K, L, w]
   const centerWp = b.reduceMean(b.op('Reshape', [centerCodes, b.concat([b.dim(z, 0), K, b.i64([L, c.w_dim])], 0)]), [1], false);
 
+  graph.tap(centerWp, 'center_wp', 'float32', ['batch', L, c.w_dim]);
   const truncated = truncate(b, wp, {
     wAvg: b.reshape(wAvg, [1, c.repeat_w ? 1 : L, c.w_dim]), psi, layers: truncLayers, numLayers: L, center: centerWp, useCenter,
   });

@@ -22,6 +22,7 @@ export function truncate(
   const layerIds = b.i64(Array.from({ length: o.numLayers }, (_, i) => i), [1, o.numLayers, 1]);
   const active = b.op('Less', [layerIds, o.layers]); // [1, L, 1]
   const towardAvg = b.op('Where', [active, lerp(b, o.wAvg, wp, psi), wp]);
+  b.graph.tap(towardAvg, 'wp_toward_avg', 'float32', ['batch', o.numLayers, 'w_dim']);
   const towardCenter = b.op('Where', [active, lerp(b, o.center, towardAvg, psi), towardAvg]);
   return b.op('Where', [b.reshape(o.useCenter, [-1, 1, 1]), towardCenter, towardAvg]);
 }
