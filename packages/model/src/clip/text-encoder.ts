@@ -1,0 +1,52 @@
+import { Builder } from '../onnx/builder.ts';
+import { Graph } from '../onnx/graph.ts';
+import { type ParamProvider, ParamRegistry } from '../onnx/params.ts';
+import { layerNorm } from '../layers/norm.ts';
+import { causalMask } from './causal-mask.ts';
+import type { ClipTextConfig } from './config.ts';
+import { eotIndex, gatherRows, l2Normalize } from './pooling.ts';
+import { residualBlock } from './residual-block.ts';
+
+export interface BuiltClipText {
+  readonly graph: Graph;
+  readonly params: ParamRegistry;
+}
+
+/**
+ * The OpenAI-layout CLIP text tower as one ONNX graph with a dynamic batch, computing
+ * CLIP.encode_text(text, normalize=True) of the reference (models/clip_model.py). Parameters are
+ * named by their state-dict keys (token_embedding.weight, positional_embedding,
+ * transformer.resblocks.N.*, ln_final.*, text_projection). Every prompt is computed on its own:
+ * nothing mixes rows of the batch, so batching never changes a result.
+ *
+ * Input:   token_ids   [N, 77] int64   tokenizer output (SOT ... EOT, zero padded)
+ * Outputs: text_tokens [N, 77, width]  ln_final(x) for every position: the generator's text_tokens
+ *          pooled      [N, embed_dim]  normalize(ln_final(x)[n, eot] @ text_projection)
+ *          eot_index   [N] int64       argmax(token_ids): the generator's eot_index input
+ */
+export function buildClipText(config: ClipTextConfig, provider: ParamProvider): BuiltClipText {
+  const graph = new Graph('clip_text');
+  const params = new ParamRegistry(provider);
+  const b = new Builder(graph, params);
+  const { contextLength: T, vocabSize, width: W, heads, layers, embedDim } = config;
+
+  const tokenIds = graph.addInput('token_ids', 'int64', ['batch', T]);
+  const table = b.child('token_embedding').param('weight', [vocabSize, W], { kind: 'normal', std: 0.02 });
+  const positions = b.param('positional_embedding', [T, W], { kind: 'normal', std: 0.01 });
+  let x = b.add(b.op('Gather', [table, tokenIds], {}), positions); // [N, T, W]
+
+  const mask = causalMask(b, T);
+  const blocks = b.child('transformer').child('resblocks');
+  for (let i = 0; i < layers; i++) x = residualBlock(blocks.child(i), x, { width: W, heads, tokens: T, layers, mask });
+  const tokens = layerNorm(b.child('ln_final'), x, W); // [N, T, W]
+
+  const eot = eotIndex(b, tokenIds); // [N, 1]
+  const projection = b.param('text_projection', [W, embedDim], { kind: 'normal', std: W ** -0.5 });
+  const pooled = l2Normalize(b, b.matmul(gatherRows(b, tokens, eot, W), projection)); // [N, E]
+
+  graph.addOutput(tokens, 'text_tokens', 'float32', ['batch', T, W]);
+  graph.addOutput(pooled, 'pooled', 'float32', ['batch', embedDim]);
+  graph.addOutput(b.squeeze(eot, [1]), 'eot_index', 'int64', ['batch']);
+  params.finish();
+  return { graph, params };
+}
