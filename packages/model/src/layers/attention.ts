@@ -20,18 +20,21 @@ export function qkvAttention(b: Builder, q: string, k: string, v: string, m: Att
     qs = b.scale(q, scale);
     ks = b.scale(k, scale);
   }
-  const kt = b.transpose(ks, [0, 2, 1]);
   let logits: string;
   if (m.l2) {
+    // torch's cdist formula as ONE matmul of augmented rows: [-2q, |q|^2, 1] . [k, 1, |k|^2].
+    const ones = (t: string) => b.add(b.mul(b.reduceSum(t, [2]), b.f32(0)), b.f32(1));
     const qq = b.reduceSum(b.square(qs), [2]); // [Bh, T, 1]
-    const kk = b.transpose(b.reduceSum(b.square(ks), [2]), [0, 2, 1]); // [Bh, 1, S]
-    const cross = b.scale(b.matmul(qs, kt), -2);
-    const d2 = b.add(b.add(cross, qq), kk);
-    logits = b.neg(b.sqrt(b.relu(d2)));
+    const kk = b.reduceSum(b.square(ks), [2]); // [Bh, S, 1]
+    const qAug = b.concat([b.scale(qs, -2), qq, ones(qs)], 2);
+    const kAug = b.concat([ks, ones(ks), kk], 2);
+    const d2 = b.matmul(qAug, b.transpose(kAug, [0, 2, 1]));
+    const dist = b.sqrt(b.relu(d2));
+    logits = b.scale(dist, m.scaleIn ? -1 : -scale);
   } else {
-    logits = b.matmul(qs, kt);
+    logits = b.matmul(qs, b.transpose(ks, [0, 2, 1]));
+    if (!m.scaleIn) logits = b.scale(logits, scale);
   }
-  if (!m.scaleIn) logits = b.scale(logits, scale);
   return b.matmul(b.softmax(logits, 2), v);
 }
 
