@@ -1,5 +1,5 @@
-import { type Attr, attr, Graph } from './graph.ts';
-import { type ParamInit, ParamRegistry } from './params.ts';
+import { type Attr, attr, type Graph } from './graph.ts';
+import type { ParamInit, ParamRegistry } from './params.ts';
 import type { ConstTensor } from './tensor-data.ts';
 
 /**

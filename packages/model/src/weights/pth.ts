@@ -6,7 +6,7 @@
  * array, so for the full Aurora checkpoint (~4.7 GB fp32) pass a file-backed ByteSource
  * (fixture.ts `openFileByteSource`): then only the selected tensors are in memory.
  */
-import { type ByteInput } from './byte-source.ts';
+import type { ByteInput } from './byte-source.ts';
 import { type HostTensor, type StateDict, formatShape, isHostTensor } from './tensor.ts';
 import { type LeafKind, collectStateDict, selectEntry, selectGeneratorEntry } from './select.ts';
 import { type TorchArchive, TensorRef, materializeTensor, openTorchArchive } from './torch-archive.ts';
