@@ -32,19 +32,25 @@ function checkDim(dim: number): void {
   }
 }
 
+/**
+ * Stream constant of the text-conditional centre latents: ASCII 'CNTR'. A separate stream keeps
+ * them apart from every request seed's latent.
+ */
+export const CENTER_STREAM_KEY = 0x434e5452;
+
 /** Fills out[offset .. offset+dim) with the latent of `seed` (arguments already validated). */
-function fillLatent(seed: number, dim: number, out: Float32Array, offset: number): void {
+function fillLatent(seed: number, dim: number, out: Float32Array, offset: number, stream = AURORA_STREAM_KEY): void {
   const words = new Uint32Array(4);
   const tmp = new Float32Array(4);
   const fullBlocks = Math.floor(dim / 4);
   for (let i = 0; i < fullBlocks; i++) {
-    philox4x32_10Into(i, 0, 0, 0, seed, AURORA_STREAM_KEY, words, 0);
+    philox4x32_10Into(i, 0, 0, 0, seed, stream, words, 0);
     boxMullerInto(words[0], words[1], out, offset + 4 * i);
     boxMullerInto(words[2], words[3], out, offset + 4 * i + 2);
   }
   const rest = dim - 4 * fullBlocks;
   if (rest > 0) {
-    philox4x32_10Into(fullBlocks, 0, 0, 0, seed, AURORA_STREAM_KEY, words, 0);
+    philox4x32_10Into(fullBlocks, 0, 0, 0, seed, stream, words, 0);
     boxMullerInto(words[0], words[1], tmp, 0);
     boxMullerInto(words[2], words[3], tmp, 2);
     for (let j = 0; j < rest; j++) out[offset + 4 * fullBlocks + j] = tmp[j];
@@ -66,6 +72,19 @@ export function sampleLatents(seeds: readonly number[], dim: number): Float32Arr
   seeds.forEach((s, k) => checkSeed(s, `seeds[${k}]`));
   const out = new Float32Array(seeds.length * dim);
   seeds.forEach((s, k) => fillLatent(s, dim, out, k * dim));
+  return out;
+}
+
+/**
+ * The K latents whose mean mapped code is a prompt's text-conditional centre (the reference
+ * script's `loop_mapping`), row-major [count, dim]: latent k uses seed k on the 'CNTR' stream.
+ * They are the same for every request, so a prompt's centre never depends on the request seed.
+ */
+export function sampleCenterLatents(count: number, dim: number): Float32Array {
+  checkDim(dim);
+  if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be a positive integer, got ${String(count)}`);
+  const out = new Float32Array(count * dim);
+  for (let k = 0; k < count; k++) fillLatent(k, dim, out, k * dim, CENTER_STREAM_KEY);
   return out;
 }
 
