@@ -3,6 +3,16 @@ import { UsageError } from './errors.ts';
 type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  generate: {
+    summary: 'aurora generate "<prompt>" [--seed 0] [--psi 0.7] [--n 1] [--bundle <dir>] [--out out/] [--runtime node|wasm]',
+    load: async () => (await import('./generate.ts')).generateCommand,
+  },
+  convert: {
+    summary: 'aurora convert --checkpoint aurora_v1.pth --clip ViT-L-14.pt --vocab bpe.txt.gz --out <dir>',
+    load: async () => (await import('./convert.ts')).convertCommand,
+  },
+  inspect: { summary: 'aurora inspect [<bundle-dir>] [--verify] [--json]', load: async () => (await import('./inspect.ts')).inspectCommand },
+  'build-default': { summary: 'aurora build-default [--out <dir>]       (re)build the built-in aurora-tiny bundle', load: async () => (await import('./build-default.ts')).buildDefaultCommand },
   conform: { summary: 'aurora conform <dir> [--vocab <file>]   check our graphs against reference fixtures', load: async () => (await import('./conform.ts')).conformCommand },
 };
 
@@ -27,9 +37,11 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     // Expected failures are one clear line; anything else is a bug and keeps its stack with AURORA_DEBUG=1.
-    const message = error instanceof Error ? error.message : String(error);
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
     console.error(`aurora: ${message}`);
     if (process.env.AURORA_DEBUG && error instanceof Error) console.error(error.stack);
-    process.exitCode = error instanceof UsageError ? 2 : 1;
+    const code = (error as { code?: unknown }).code;
+    const usage = error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
+    process.exitCode = usage ? 2 : 1;
   },
 );

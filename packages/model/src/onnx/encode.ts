@@ -16,8 +16,12 @@ export interface ExternalDataOptions {
 
 export interface EncodedModel {
   readonly model: Uint8Array;
-  /** Concatenated external tensor data (empty when everything is embedded). */
-  readonly externalData: Uint8Array;
+  /**
+   * The external data file as consecutive chunks (empty when everything is embedded). Chunks,
+   * not one buffer: the paper model's 4.7 GB of weights exceed what one ArrayBuffer may hold.
+   */
+  readonly externalData: readonly Uint8Array[];
+  readonly externalBytes: number;
 }
 
 /** Tensors are 64-byte aligned in the external file so runtimes may map them directly. */
@@ -87,7 +91,7 @@ export function encodeModel(graph: Graph, options: { external?: ExternalDataOpti
       output: graph.outputs.map(valueInfo),
     },
   });
-  return { model: onnx.ModelProto.encode(model).finish(), externalData: concat(chunks, offset) };
+  return { model: onnx.ModelProto.encode(model).finish(), externalData: chunks, externalBytes: offset };
 }
 
 /**
@@ -128,14 +132,4 @@ function encodeTensor(
     };
   }
   return { ...base, rawData: bytes };
-}
-
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }

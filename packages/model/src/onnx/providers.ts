@@ -1,3 +1,4 @@
+import { boxMuller } from '../sampling/normal.ts';
 import type { ParamProvider, ParamSpec } from './params.ts';
 
 /** A deterministic 32-bit hash of a string (FNV-1a), so each parameter gets its own stream. */
@@ -7,19 +8,23 @@ function hashName(name: string, seed: number): number {
   return h;
 }
 
-/** mulberry32: small, fast and good enough for weight initialisation (not for serving latents). */
-function uniformStream(seed: number): () => number {
+/** mulberry32: a small, fast uint32 stream; good enough for weight initialisation. */
+function uint32Stream(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+    return (t ^ (t >>> 14)) >>> 0;
   };
 }
 
-function normalStream(uniform: () => number): () => number {
+/**
+ * N(0,1) draws through the sampler's Box-Muller, whose log/sin/cos are our own IEEE-exact code:
+ * built-in bundles come out byte-identical on every machine and Node version.
+ */
+function normalStream(next: () => number): () => number {
   let spare: number | null = null;
   return () => {
     if (spare !== null) {
@@ -27,10 +32,9 @@ function normalStream(uniform: () => number): () => number {
       spare = null;
       return s;
     }
-    const r = Math.sqrt(-2 * Math.log(uniform()));
-    const t = 2 * Math.PI * uniform();
-    spare = r * Math.sin(t);
-    return r * Math.cos(t);
+    const [a, b] = boxMuller(next(), next());
+    spare = b;
+    return a;
   };
 }
 
@@ -42,15 +46,16 @@ export function randomProvider(seed: number): ParamProvider {
   return {
     provide(spec: ParamSpec): Float32Array {
       const n = spec.shape.reduce((a, b) => a * b, 1);
-      const uniform = uniformStream(hashName(spec.name, seed));
+      const next = uint32Stream(hashName(spec.name, seed));
+      const uniform = () => (next() + 0.5) / 4294967296;
       const init = spec.init;
       switch (init.kind) {
         case 'constant': return new Float32Array(n).fill(init.value);
         case 'values': return init.values;
         case 'uniform': return Float32Array.from({ length: n }, () => init.low + (init.high - init.low) * uniform());
-        case 'generate': return init.generate(normalStream(uniform));
+        case 'generate': return init.generate(normalStream(next));
         case 'normal': {
-          const normal = normalStream(uniform);
+          const normal = normalStream(next);
           const out = new Float32Array(n);
           for (let i = 0; i < n; i++) out[i] = normal() * init.std;
           return out;

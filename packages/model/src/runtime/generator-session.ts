@@ -34,6 +34,10 @@ export class GeneratorSession {
     return new GeneratorSession(ort, await ort.InferenceSession.create(model, options), shape);
   }
 
+  static wrap(ort: OrtModule, session: InferenceSession, shape: GeneratorShape): GeneratorSession {
+    return new GeneratorSession(ort, session, shape);
+  }
+
   feeds(batch: GeneratorBatch): Record<string, Tensor> {
     const { Tensor } = this.ort;
     const n = batch.eotIndex.length;

@@ -1,0 +1,69 @@
+import { buildClipText } from '../clip/text-encoder.ts';
+import type { ClipTextConfig } from '../clip/config.ts';
+import type { GeneratorConfig } from '../config/generator-config.ts';
+import { buildGenerator } from '../generator/generator.ts';
+import { type EncodedModel, encodeModel } from '../onnx/encode.ts';
+import type { ParamProvider } from '../onnx/params.ts';
+import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, type BundleManifest, parseBundleManifest } from './manifest.ts';
+import { sha256Hex } from './sha256.ts';
+
+export interface BundleSpec {
+  readonly id: string;
+  readonly version: string;
+  readonly description?: string;
+  readonly trained: boolean;
+  readonly generator: { readonly config: GeneratorConfig; readonly provider: ParamProvider };
+  readonly textEncoder: { readonly config: ClipTextConfig; readonly provider: ParamProvider };
+  readonly vocab: { readonly bytes: Uint8Array; readonly mergeCount: number };
+  readonly sampling?: { readonly centerCount: number; readonly defaultPsi: number };
+  /** Keep weights beside the graphs (default): needed past 2 GB, and it halves wasm heap use. */
+  readonly externalData?: boolean;
+}
+
+/** Files as chunk lists: a file over 4 GB cannot be one buffer. */
+export interface BuiltBundle {
+  readonly manifest: BundleManifest;
+  readonly files: ReadonlyMap<string, readonly Uint8Array[]>;
+}
+
+export const VOCAB_FILE = 'vocab.txt.gz';
+export const DEFAULT_SAMPLING = { centerCount: 16, defaultPsi: 0.7 } as const;
+
+/** Builds both graphs, encodes them, hashes every file and writes the manifest. */
+export function buildBundle(spec: BundleSpec): BuiltBundle {
+  const external = spec.externalData ?? true;
+  const files = new Map<string, readonly Uint8Array[]>();
+  const addGraph = (name: string, encoded: EncodedModel): string | null => {
+    files.set(name, [encoded.model]);
+    if (encoded.externalBytes === 0) return null;
+    files.set(`${name}.data`, encoded.externalData);
+    return `${name}.data`;
+  };
+
+  const gen = buildGenerator(spec.generator.config, spec.generator.provider);
+  const genData = addGraph('generator.onnx', encodeModel(gen.graph, { external: external ? { location: 'generator.onnx.data' } : undefined, docString: `${spec.id} generator` }));
+  const text = buildClipText(spec.textEncoder.config, spec.textEncoder.provider);
+  const textData = addGraph('text-encoder.onnx', encodeModel(text.graph, { external: external ? { location: 'text-encoder.onnx.data' } : undefined, docString: `${spec.id} text encoder` }));
+  files.set(VOCAB_FILE, [spec.vocab.bytes]);
+
+  const generatorParams = gen.params.parameterCount();
+  const textParams = text.params.parameterCount();
+  const manifest = parseBundleManifest({
+    format: BUNDLE_FORMAT,
+    formatVersion: BUNDLE_FORMAT_VERSION,
+    id: spec.id,
+    version: spec.version,
+    description: spec.description ?? '',
+    trained: spec.trained,
+    resolution: spec.generator.config.resolution,
+    parameters: generatorParams + textParams,
+    generator: { graph: 'generator.onnx', externalData: genData, parameters: generatorParams, config: spec.generator.config, numLayers: gen.layout.numLayers },
+    textEncoder: { graph: 'text-encoder.onnx', externalData: textData, parameters: textParams, config: spec.textEncoder.config },
+    tokenizer: { type: 'clip-bpe', vocab: VOCAB_FILE, mergeCount: spec.vocab.mergeCount, contextLength: spec.textEncoder.config.contextLength },
+    sampling: spec.sampling ?? DEFAULT_SAMPLING,
+    files: Object.fromEntries(
+      [...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, chunks]) => [name, { sha256: sha256Hex(chunks), bytes: chunks.reduce((n, c) => n + c.byteLength, 0) }]),
+    ),
+  });
+  return { manifest, files };
+}

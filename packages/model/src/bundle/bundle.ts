@@ -1,0 +1,51 @@
+import { BundleError, type BundleManifest, manifestContentHash, parseBundleManifest } from './manifest.ts';
+import { sha256Hex } from './sha256.ts';
+
+/** A model bundle, wherever its files live (a folder, URLs, one packed file, memory). */
+export interface BundleSource {
+  readonly manifest: BundleManifest;
+  readonly contentHash: string;
+  read(name: string): Promise<Uint8Array>;
+  /** A local file path, when the bundle is a folder on disk (onnxruntime-node reads external data from there). */
+  localPath?(name: string): string;
+}
+
+/** Reads a file and checks it against the manifest's size and sha256. */
+export async function readVerified(source: Pick<BundleSource, 'manifest' | 'read'>, name: string): Promise<Uint8Array> {
+  const entry = source.manifest.files[name];
+  if (!entry) throw new BundleError(`bundle ${source.manifest.id} has no file ${name}`);
+  const bytes = await source.read(name);
+  if (bytes.byteLength !== entry.bytes) throw new BundleError(`bundle ${source.manifest.id}: ${name} has ${bytes.byteLength} bytes, manifest says ${entry.bytes}`);
+  const digest = sha256Hex(bytes);
+  if (digest !== entry.sha256) throw new BundleError(`bundle ${source.manifest.id}: ${name} is corrupt (sha256 ${digest}, manifest ${entry.sha256})`);
+  return bytes;
+}
+
+/** A bundle held in memory (built in-process, or unpacked from a single file). */
+export async function memoryBundle(manifestJson: unknown, files: ReadonlyMap<string, Uint8Array>): Promise<BundleSource> {
+  const manifest = parseBundleManifest(manifestJson);
+  return {
+    manifest,
+    contentHash: manifestContentHash(manifest),
+    async read(name) {
+      const bytes = files.get(name);
+      if (!bytes) throw new BundleError(`bundle ${manifest.id} has no file ${name}`);
+      return bytes;
+    },
+  };
+}
+
+/**
+ * A bundle served over HTTP(S) (browsers, Workers, static assets): `<base>/manifest.json` and
+ * each file beside it. `fetchFn` lets a Worker pass an asset binding's fetch.
+ */
+export async function urlBundle(baseUrl: string, fetchFn: typeof fetch = fetch): Promise<BundleSource> {
+  const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  const get = async (name: string) => {
+    const res = await fetchFn(new URL(name, base).toString());
+    if (!res.ok) throw new BundleError(`GET ${new URL(name, base)} answered ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  };
+  const manifest = parseBundleManifest(JSON.parse(new TextDecoder().decode(await get('manifest.json'))), `${base}manifest.json`);
+  return { manifest, contentHash: manifestContentHash(manifest), read: get };
+}

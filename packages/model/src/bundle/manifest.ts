@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { clipTextConfigSchema } from '../clip/config.ts';
+import { generatorConfigSchema } from '../config/generator-config.ts';
+import { canonicalJson, sha256Hex } from './sha256.ts';
+
+export const BUNDLE_FORMAT = 'aurora-bundle';
+export const BUNDLE_FORMAT_VERSION = 1;
+
+const fileName = z.string().regex(/^[A-Za-z0-9._-]+$/, 'a plain file name');
+
+const graphSchema = z.object({
+  graph: fileName,
+  /** Weights stored beside the graph (ONNX external data), or null when embedded. */
+  externalData: fileName.nullable(),
+  parameters: z.number().int().nonnegative(),
+});
+
+export const bundleManifestSchema = z.object({
+  format: z.literal(BUNDLE_FORMAT),
+  formatVersion: z.literal(BUNDLE_FORMAT_VERSION),
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, . _ -'),
+  version: z.string().min(1),
+  description: z.string().default(''),
+  /** False for bundles with random weights: their images are noise, honestly labelled. */
+  trained: z.boolean(),
+  resolution: z.number().int().positive(),
+  parameters: z.number().int().nonnegative(),
+  generator: graphSchema.extend({ config: generatorConfigSchema, numLayers: z.number().int().positive() }),
+  textEncoder: graphSchema.extend({ config: clipTextConfigSchema }),
+  tokenizer: z.object({
+    type: z.literal('clip-bpe'),
+    vocab: fileName,
+    mergeCount: z.number().int().nonnegative(),
+    contextLength: z.number().int().positive(),
+  }),
+  sampling: z.object({
+    /** Latents averaged into the text-conditional centre (the reference's loop_mapping). */
+    centerCount: z.number().int().positive(),
+    defaultPsi: z.number().min(0).max(1),
+  }),
+  files: z.record(fileName, z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() })),
+});
+
+export type BundleManifest = z.output<typeof bundleManifestSchema>;
+export type BundleManifestInput = z.input<typeof bundleManifestSchema>;
+
+export class BundleError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BundleError';
+  }
+}
+
+export function parseBundleManifest(json: unknown, where = 'manifest.json'): BundleManifest {
+  const result = bundleManifestSchema.safeParse(json);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new BundleError(`${where} is not a valid Aurora bundle manifest:\n${lines.join('\n')}`);
+  }
+  for (const name of referencedFiles(result.data)) {
+    if (!result.data.files[name]) throw new BundleError(`${where}: ${name} is used but not listed in files`);
+  }
+  return result.data;
+}
+
+export function referencedFiles(m: BundleManifest): string[] {
+  return [m.generator.graph, m.generator.externalData, m.textEncoder.graph, m.textEncoder.externalData, m.tokenizer.vocab].filter(
+    (n): n is string => n !== null,
+  );
+}
+
+/**
+ * The bundle's identity: sha256 of its canonical manifest, which lists the sha256 of every
+ * file. Any change to a weight, graph, vocab or setting changes it, so it keys every cache.
+ */
+export function manifestContentHash(m: BundleManifest): string {
+  return sha256Hex(canonicalJson(m));
+}

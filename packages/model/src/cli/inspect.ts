@@ -1,0 +1,35 @@
+import { parseArgs } from 'node:util';
+import { verifyBundleDir } from '../node/bundle-dir.ts';
+import { resolveBundle } from './bundle-arg.ts';
+import { UsageError } from './errors.ts';
+
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** `aurora inspect <bundle> [--verify] [--json]`: what a bundle holds, and whether its files are intact. */
+export async function inspectCommand(args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { verify: { type: 'boolean' }, json: { type: 'boolean' } } });
+  if (positionals.length > 1) throw new UsageError('usage: aurora inspect [<bundle-dir>] [--verify] [--json]');
+  const source = resolveBundle(positionals[0]);
+  const m = source.manifest;
+  if (values.verify) await verifyBundleDir(source);
+  if (values.json) {
+    console.log(JSON.stringify({ contentHash: source.contentHash, verified: Boolean(values.verify), manifest: m }, null, 2));
+    return 0;
+  }
+  const g = m.generator.config;
+  const lines = [
+    `${m.id} ${m.version}${m.trained ? '' : '  (untrained: random weights)'}`,
+    m.description && `  ${m.description}`,
+    `  content hash   ${source.contentHash}`,
+    `  output         ${m.resolution}x${m.resolution}, ${g.image_channels} channels`,
+    `  parameters     ${m.parameters.toLocaleString('en')} (generator ${m.generator.parameters.toLocaleString('en')}, text encoder ${m.textEncoder.parameters.toLocaleString('en')})`,
+    `  generator      ${m.generator.numLayers} layers, z ${g.z_dim}, w ${g.w_dim}, experts ${JSON.stringify(g.num_experts)}, mtm ${g.mtm}, attention at ${(g.attn_resolutions ?? []).join('/')}`,
+    `  text encoder   width ${m.textEncoder.config.width}, ${m.textEncoder.config.layers} layers, ${m.textEncoder.config.heads} heads, vocab ${m.textEncoder.config.vocabSize}`,
+    `  sampling       default psi ${m.sampling.defaultPsi}, text-conditional centre of ${m.sampling.centerCount} latents`,
+    '  files',
+    ...Object.entries(m.files).map(([name, f]) => `    ${name.padEnd(26)} ${mb(f.bytes).padStart(12)}  sha256 ${f.sha256.slice(0, 16)}…`),
+    values.verify ? '  all files match their sha256' : '',
+  ];
+  console.log(lines.filter(Boolean).join('\n'));
+  return 0;
+}

@@ -1,0 +1,37 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildTinyBundle, TINY_BUNDLE_ID } from '../bundle/aurora-tiny.ts';
+import type { BundleSource } from '../bundle/bundle.ts';
+import { manifestContentHash } from '../bundle/manifest.ts';
+import { readBundleDir, writeBundleDir } from './bundle-dir.ts';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+/** Where bundles live: $AURORA_BUNDLES_DIR, else `bundles/` at the repository root. */
+export function bundlesDir(): string {
+  return path.resolve(process.env.AURORA_BUNDLES_DIR ?? path.join(REPO_ROOT, 'bundles'));
+}
+
+export function defaultBundlePath(): string {
+  return path.join(bundlesDir(), TINY_BUNDLE_ID);
+}
+
+/**
+ * Makes sure the built-in aurora-tiny bundle exists and matches this code: it is rebuilt (in
+ * about a second, deterministically) when missing or when the code would now build another one.
+ */
+export function ensureDefaultBundle(dir = defaultBundlePath()): { source: BundleSource; rebuilt: boolean } {
+  const built = buildTinyBundle();
+  const wanted = manifestContentHash(built.manifest);
+  if (fs.existsSync(path.join(dir, 'manifest.json'))) {
+    try {
+      const existing = readBundleDir(dir);
+      if (existing.contentHash === wanted) return { source: existing, rebuilt: false };
+    } catch {
+      // An unreadable or partial folder is simply rebuilt.
+    }
+  }
+  writeBundleDir(built, dir);
+  return { source: readBundleDir(dir), rebuilt: true };
+}

@@ -1,0 +1,51 @@
+import type { BundleSource } from '../bundle/bundle.ts';
+import type { InferenceSession, OrtModule } from '../runtime/ort-types.ts';
+import { ClipTokenizer } from '../tokenizer/clip-tokenizer.ts';
+import { AuroraInputError } from './errors.ts';
+import { createGraphSession, type SessionLoadOptions } from './sessions.ts';
+
+export interface EncodedPrompts {
+  /** [P, 77, width] CLIP ln_final features. */
+  readonly tokens: Float32Array;
+  readonly eotIndex: number[];
+  readonly width: number;
+}
+
+/** Prompt text -> CLIP features: the bundle's tokenizer and text-encoder graph. */
+export class PromptEncoder {
+  private constructor(
+    private readonly ort: OrtModule,
+    private readonly session: InferenceSession,
+    readonly tokenizer: ClipTokenizer,
+    readonly width: number,
+    readonly contextLength: number,
+  ) {}
+
+  static async load(ort: OrtModule, source: BundleSource, options?: SessionLoadOptions): Promise<PromptEncoder> {
+    const m = source.manifest;
+    const vocab = await source.read(m.tokenizer.vocab);
+    const tokenizer = ClipTokenizer.fromVocabBytes(vocab, { mergeCount: m.tokenizer.mergeCount });
+    const session = await createGraphSession(ort, source, m.textEncoder, options);
+    return new PromptEncoder(ort, session, tokenizer, m.textEncoder.config.width, m.tokenizer.contextLength);
+  }
+
+  /** Token ids of a prompt; a prompt longer than the context is an error, not silently cut. */
+  tokenize(prompt: string, field = 'prompt'): Int32Array {
+    if (typeof prompt !== 'string') throw new AuroraInputError(field, 'must be a string');
+    const { ids, truncated, tokenCount } = this.tokenizer.tokenizeWithInfo(prompt, this.contextLength);
+    if (truncated) throw new AuroraInputError(field, `has ${tokenCount} tokens; the model reads at most ${this.contextLength} (start and end tokens included)`);
+    return ids;
+  }
+
+  async encode(prompts: readonly string[]): Promise<EncodedPrompts> {
+    const L = this.contextLength;
+    const ids = new BigInt64Array(prompts.length * L);
+    prompts.forEach((p, i) => this.tokenize(p).forEach((v, t) => (ids[i * L + t] = BigInt(v))));
+    const out = await this.session.run({ token_ids: new this.ort.Tensor('int64', ids, [prompts.length, L]) }, ['text_tokens', 'eot_index']);
+    return {
+      tokens: out.text_tokens.data as Float32Array,
+      eotIndex: Array.from(out.eot_index.data as BigInt64Array, Number),
+      width: this.width,
+    };
+  }
+}
