@@ -1,0 +1,2 @@
+export * from './runner-api.ts';
+export * from './signing.ts';
