@@ -1,0 +1,67 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildTinyBundle } from '../src/bundle/aurora-tiny.ts';
+import { memoryBundle, readVerified } from '../src/bundle/bundle.ts';
+import { BundleError, manifestContentHash, parseBundleManifest } from '../src/bundle/manifest.ts';
+import { packBundle, unpackBundle } from '../src/bundle/pack.ts';
+import { readBundleDir, verifyBundleDir } from '../src/node/bundle-dir.ts';
+import { tinyBundleDir } from './support/tiny-bundle.ts';
+
+const flat = (chunks: readonly Uint8Array[]) => Buffer.concat(chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)));
+
+describe('the built-in aurora-tiny bundle', () => {
+  const a = buildTinyBundle();
+
+  it('is byte-identical on every build', () => {
+    const b = buildTinyBundle();
+    expect(manifestContentHash(b.manifest)).toBe(manifestContentHash(a.manifest));
+    for (const [name, chunks] of a.files) expect(flat(b.files.get(name) ?? []).equals(flat(chunks)), name).toBe(true);
+  });
+
+  it('fits a Worker and is honestly marked untrained', () => {
+    const m = a.manifest;
+    expect(m.trained).toBe(false);
+    expect(m.resolution).toBe(64);
+    expect(m.parameters).toBeLessThanOrEqual(6_000_000);
+    expect(m.parameters).toBe(m.generator.parameters + m.textEncoder.parameters);
+    expect(m.generator.externalData).toBe('generator.onnx.data');
+    expect(m.textEncoder.externalData).toBe('text-encoder.onnx.data');
+    expect(m.files['generator.onnx.data'].bytes).toBeGreaterThan(4 * m.generator.parameters * 0.9);
+  });
+});
+
+describe('bundle storage', () => {
+  it('round-trips through a folder and the single-file form with the same content hash', async () => {
+    const dir = tinyBundleDir();
+    const source = readBundleDir(dir);
+    await verifyBundleDir(source);
+    const packed = await packBundle(source);
+    const unpacked = await unpackBundle(packed);
+    expect(unpacked.contentHash).toBe(source.contentHash);
+    expect(Buffer.from(await readVerified(unpacked, 'generator.onnx')).equals(fs.readFileSync(path.join(dir, 'generator.onnx')))).toBe(true);
+    expect(Buffer.from(await packBundle(unpacked)).equals(Buffer.from(packed))).toBe(true);
+  });
+
+  it('detects corrupt, missing and truncated files', async () => {
+    const dir = tinyBundleDir();
+    const vocab = path.join(dir, 'vocab.txt.gz');
+    const bytes = fs.readFileSync(vocab);
+    bytes[bytes.length - 1] ^= 0xff;
+    fs.writeFileSync(vocab, bytes);
+    await expect(verifyBundleDir(readBundleDir(dir))).rejects.toThrow(/vocab\.txt\.gz is corrupt/);
+    fs.truncateSync(vocab, 10);
+    expect(() => readBundleDir(dir)).toThrow(/vocab\.txt\.gz has 10 bytes, manifest says \d+/);
+    fs.rmSync(vocab);
+    expect(() => readBundleDir(dir)).toThrow(/incomplete: vocab\.txt\.gz is missing/);
+    await expect(unpackBundle(new Uint8Array([1, 2, 3]))).rejects.toThrow(BundleError);
+  });
+
+  it('rejects a malformed manifest naming each bad field', async () => {
+    const good = buildTinyBundle().manifest;
+    expect(() => parseBundleManifest({ ...good, id: 'Bad Id', sampling: { centerCount: 0, defaultPsi: 2 } })).toThrow(/id:[\s\S]*sampling\.centerCount[\s\S]*sampling\.defaultPsi/);
+    const { ['vocab.txt.gz']: _, ...files } = good.files;
+    expect(() => parseBundleManifest({ ...good, files })).toThrow(/vocab\.txt\.gz is used but not listed/);
+    await expect(memoryBundle({ ...good, format: 'other' }, new Map())).rejects.toThrow(/format/);
+  });
+});
