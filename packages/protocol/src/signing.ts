@@ -13,7 +13,7 @@ async function hmacKey(secret: string): Promise<CryptoKey> {
   return crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
 }
 
-function payload(timestamp: string, method: string, path: string, body: Uint8Array | string): Uint8Array {
+function payload(timestamp: string, method: string, path: string, body: Uint8Array | string): Uint8Array<ArrayBuffer> {
   const head = encoder.encode(`${timestamp}\n${method.toUpperCase()}\n${path}\n`);
   const tail = typeof body === 'string' ? encoder.encode(body) : body;
   const out = new Uint8Array(head.length + tail.length);
@@ -24,7 +24,7 @@ function payload(timestamp: string, method: string, path: string, body: Uint8Arr
 
 const toHex = (buf: ArrayBuffer) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
 
-function fromHex(hex: string): Uint8Array | null {
+function fromHex(hex: string): Uint8Array<ArrayBuffer> | null {
   if (!/^[0-9a-f]{64}$/.test(hex)) return null;
   return Uint8Array.from({ length: 32 }, (_, i) => Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16));
 }

@@ -3,7 +3,7 @@ import { buildClipTextFromStateDict } from '../clip/weights.ts';
 import { type CheckResult, compareTensor } from '../conform/compare.ts';
 import { encodeModel } from '../onnx/encode.ts';
 import type { OrtModule } from '../runtime/ort-types.ts';
-import { ClipTokenizer } from '../tokenizer/clip-tokenizer.ts';
+import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.ts';
 import { readStateDict } from '../weights/index.ts';
 import type { FixtureDir } from './fixture-dir.ts';
 import { TENSOR_TOLERANCE } from './conform-generator.ts';
