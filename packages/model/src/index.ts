@@ -19,7 +19,7 @@ export { buildGenerator, type BuiltGenerator } from './generator/generator.ts';
 export { GeneratorSession, type GeneratorBatch } from './runtime/generator-session.ts';
 export type { OrtModule } from './runtime/ort-types.ts';
 export { encodeModel, type EncodedModel } from './onnx/encode.ts';
-export { checkpointProvider, CheckpointMismatchError, randomProvider, shapeOnlyProvider } from './onnx/providers.ts';
+export { checkpointProvider, randomProvider, shapeOnlyProvider } from './onnx/providers.ts';
 export * from './clip/index.ts';
 export * from './tokenizer/index.ts';
 export * from './sampling/index.ts';

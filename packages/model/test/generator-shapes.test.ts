@@ -5,6 +5,7 @@ import { parseGeneratorConfig } from '../src/config/generator-config.ts';
 import { generatorPreset } from '../src/config/presets.ts';
 import { buildGenerator } from '../src/generator/generator.ts';
 import { checkpointProvider, shapeOnlyProvider } from '../src/onnx/providers.ts';
+import { createTensor } from '../src/weights/index.ts';
 import { HAS_REFERENCE, REFERENCE_DIR } from './support/reference.ts';
 
 interface ParamShapes {
@@ -52,12 +53,13 @@ describe('config and checkpoint errors', () => {
   it('reports every missing, unexpected and mis-shaped tensor at once', () => {
     const config = generatorPreset('aurora-tiny');
     const declared = buildGenerator(config, shapeOnlyProvider()).params.stateDictShapes();
-    const sd = new Map([...declared].map(([k, shape]) => [k, { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }]));
+    const tensor = (shape: number[]) => createTensor('float32', shape, new Float32Array(shape.reduce((a, b) => a * b, 1)));
+    const sd = new Map([...declared].map(([k, shape]) => [k, tensor(shape)]));
     sd.delete('mapping.dense0.weight');
-    sd.set('mapping.extra.weight', { shape: [2], data: new Float32Array(2) });
-    sd.set('w_avg', { shape: [3], data: new Float32Array(3) });
+    sd.set('mapping.extra.weight', tensor([2]));
+    sd.set('w_avg', tensor([3]));
     expect(() => buildGenerator(config, checkpointProvider(sd))).toThrow(
-      /1 missing:\n  mapping\.dense0\.weight \[64, 96\][\s\S]*1 unexpected:\n  mapping\.extra\.weight \[2\][\s\S]*1 mis-shaped:\n  w_avg: expected \[64\], got \[3\]/,
+      /1 missing, 1 unexpected, 1 mis-shaped\nmissing \(1\):\n  mapping\.dense0\.weight \[64, ?96\]\nunexpected \(1\):\n  mapping\.extra\.weight \[2\]\nmis-shaped \(1\):\n  w_avg: expected \[64\] got \[3\]/,
     );
   });
 });

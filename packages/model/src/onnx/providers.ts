@@ -1,4 +1,6 @@
 import { boxMuller } from '../sampling/normal.ts';
+import { checkStateDict } from '../weights/check.ts';
+import type { StateDict, TypedHostTensor } from '../weights/tensor.ts';
 import type { ParamProvider, ParamSpec } from './params.ts';
 
 /** A deterministic 32-bit hash of a string (FNV-1a), so each parameter gets its own stream. */
@@ -70,53 +72,22 @@ export function shapeOnlyProvider(): ParamProvider {
   return { provide: () => new Float32Array(0) };
 }
 
-export interface NamedTensor {
-  readonly shape: readonly number[];
-  readonly data: Float32Array;
-}
-
 /**
  * Serves parameters from a checkpoint's state dict by their reference names. Mismatches are
- * collected and reported together once the model is declared: every missing, unexpected and
- * mis-shaped tensor, so one run shows the whole problem.
+ * reported together once the model is declared: every missing, unexpected and mis-shaped
+ * tensor (aliases included), so one run shows the whole problem.
  */
-export function checkpointProvider(stateDict: ReadonlyMap<string, NamedTensor>): ParamProvider {
-  const missing: string[] = [];
-  const misshaped: string[] = [];
+export function checkpointProvider(stateDict: ReadonlyMap<string, TypedHostTensor<'float32'>>): ParamProvider {
   return {
     provide(spec: ParamSpec): Float32Array {
       const t = stateDict.get(spec.name);
-      if (!t) {
-        missing.push(`${spec.name} [${spec.shape.join(', ')}]`);
-        return new Float32Array(0);
-      }
-      if (t.shape.join() !== spec.shape.join()) {
-        misshaped.push(`${spec.name}: expected [${spec.shape.join(', ')}], got [${t.shape.join(', ')}]`);
-        return new Float32Array(0);
-      }
-      for (const alias of spec.aliases ?? []) {
-        const a = stateDict.get(alias);
-        if (!a) missing.push(`${alias} [${spec.shape.join(', ')}]`);
-        else if (a.shape.join() !== spec.shape.join()) misshaped.push(`${alias}: expected [${spec.shape.join(', ')}], got [${a.shape.join(', ')}]`);
-      }
-      return t.data;
+      const fits = t !== undefined && t.shape.length === spec.shape.length && t.shape.every((d, i) => d === spec.shape[i]);
+      return fits ? t.data : new Float32Array(0);
     },
     finish(declared: readonly ParamSpec[]): void {
-      const known = new Set(declared.flatMap((s) => [s.name, ...(s.aliases ?? [])]));
-      const unexpected = [...stateDict.keys()].filter((k) => !known.has(k)).map((k) => `${k} [${stateDict.get(k)?.shape.join(', ')}]`);
-      if (!missing.length && !unexpected.length && !misshaped.length) return;
-      const section = (title: string, items: string[]) => (items.length ? [`${items.length} ${title}:`, ...items.map((i) => `  ${i}`)] : []);
-      throw new CheckpointMismatchError(
-        ['checkpoint does not match the model config:', ...section('missing', missing), ...section('unexpected', unexpected), ...section('mis-shaped', misshaped)].join('\n'),
-        { missing, unexpected, misshaped },
-      );
+      const expected = new Map<string, readonly number[]>();
+      for (const s of declared) for (const name of [s.name, ...(s.aliases ?? [])]) expected.set(name, s.shape);
+      checkStateDict(expected, stateDict as StateDict);
     },
   };
-}
-
-export class CheckpointMismatchError extends Error {
-  constructor(message: string, readonly details: { missing: string[]; unexpected: string[]; misshaped: string[] }) {
-    super(message);
-    this.name = 'CheckpointMismatchError';
-  }
 }

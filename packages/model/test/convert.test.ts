@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import ortNode from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { maxAbsDiff } from '../src/conform/compare.ts';
+import { FixtureDir } from '../src/node/fixture-dir.ts';
+import { readBundleDir } from '../src/node/bundle-dir.ts';
+import { createGraphSession } from '../src/pipeline/sessions.ts';
+import { GeneratorSession } from '../src/runtime/generator-session.ts';
+import type { OrtModule } from '../src/runtime/ort-types.ts';
+import { HAS_REFERENCE, REFERENCE_DIR, REPO_ROOT, SHARED_DIR } from './support/reference.ts';
+
+const BIN = path.join(REPO_ROOT, 'packages/model/bin/aurora.mjs');
+const ort = ortNode as unknown as OrtModule;
+
+async function aurora(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    return { code: 0, ...(await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: REPO_ROOT })) };
+  } catch (error) {
+    return error as { code: number; stdout: string; stderr: string };
+  }
+}
+
+describe.skipIf(!HAS_REFERENCE)('aurora convert', () => {
+  const fixture = path.join(REFERENCE_DIR, 'tiny-full');
+  const vocab = path.join(SHARED_DIR, 'clip/bpe_simple_vocab_16e6.txt.gz');
+
+  it('turns a reference checkpoint + CLIP weights + vocab into a bundle that reproduces the reference image', async () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-convert-')), 'tiny-full');
+    const args = ['convert', '--checkpoint', path.join(fixture, 'generator.pth'), '--clip', path.join(fixture, 'clip_text.pth')];
+    const r = await aurora(...args, '--vocab', vocab, '--config', path.join(fixture, 'config.json'), '--clip-heads', '4', '--id', 'tiny-full', '--out', out);
+    expect(r.stderr + r.stdout).toMatch(/wrote tiny-full/);
+    expect(r.code).toBe(0);
+
+    // Token ids -> our CLIP graph -> our generator graph, all from the bundle, against the reference.
+    const fx = new FixtureDir(fixture);
+    const bundle = readBundleDir(out);
+    const m = bundle.manifest;
+    expect(m.trained).toBe(true);
+    const text = await createGraphSession(ort, bundle, m.textEncoder, { preferPaths: true });
+    const [n, length] = fx.shape('inputs/token_ids.i32');
+    const ids = BigInt64Array.from(fx.ints('inputs/token_ids.i32'), (v) => BigInt(v));
+    const encoded = await text.run({ token_ids: new ort.Tensor('int64', ids, [n, length]) });
+    const generator = GeneratorSession.wrap(ort, await createGraphSession(ort, bundle, m.generator, { preferPaths: true }), {
+      clipWidth: m.generator.config.clip_out_dim,
+      zDim: m.generator.config.z_dim,
+      numLayers: m.generator.numLayers,
+    });
+    const out1 = await generator.run({
+      textTokens: encoded.text_tokens.data as Float32Array,
+      eotIndex: Array.from(encoded.eot_index.data as BigInt64Array, Number),
+      z: fx.floats('inputs/z.f32'),
+      psi: new Array(n).fill(1),
+    });
+    expect(maxAbsDiff(fx.floats('outputs/psi_1.0/image.f32'), out1.image.data as Float32Array)).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('names what is wrong with a checkpoint that does not fit the config', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-convert-'));
+    const clip = path.join(fixture, 'clip_text.pth');
+    const r = await aurora('convert', '--checkpoint', clip, '--clip', clip, '--vocab', vocab, '--out', path.join(out, 'x'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/aurora: checkpoint does not match the model: \d+ missing, \d+ unexpected/);
+    expect(fs.existsSync(path.join(out, 'x'))).toBe(false);
+    const missing = await aurora('convert', '--checkpoint', '/nope.pth', '--clip', clip, '--vocab', vocab, '--out', out);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toBe('aurora: --checkpoint /nope.pth: no such file');
+  });
+});
