@@ -64,7 +64,8 @@ export function buildGenerator(config: GeneratorConfig, provider: ParamProvider,
   });
   const image = synthesis(b.child('synthesis'), truncated, text.local, c, layout, S);
 
-  const R = c.resolution;
+  // The image comes from the highest resolution in ms_training_res (the reference stops there).
+  const R = Math.min(c.resolution, Math.max(...c.ms_training_res.map(Number)));
   graph.addOutput(image, 'image', 'float32', ['batch', c.image_channels, R, R]);
   graph.addOutput(text.global, 'global_text', 'float32', ['batch', c.context_dim]);
   graph.addOutput(text.local, 'local_text', 'float32', ['batch', S, c.context_dim]);

@@ -39,7 +39,7 @@ export function synthesis(b: Builder, wp: string, localText: string, c: Generato
       h = residualAttnBlock(mb.child(0), h, w, localText, {
         ...common, inChannels: m.channels, depth: m.depth, attnGain: c.attn_gain, groups: 32, numHeads: c.num_heads,
         headDim: m.headDim, contextDim: c.context_dim, contextTokens: textTokens, l2: c.l2_attention, tie: c.tie,
-        scaleIn: c.scale_in, includeFf: c.include_ff, glu: c.glu, numExperts: m.numExperts, height: size, width: size,
+        scaleIn: c.scale_in, includeFf: c.include_ff, useWCond: c.use_w_cond, glu: c.glu, numExperts: m.numExperts, height: size, width: size,
       });
     }
     b.graph.tap(h, `blocks/net${String(idx).padStart(2, '0')}`, 'float32', ['batch', layout.channels(m.res), size, size]);

@@ -1,5 +1,6 @@
 import type { Builder } from '../onnx/builder.ts';
 import { crossAttention } from './cross-attention.ts';
+import { dense } from './dense.ts';
 import { feedForward } from './feed-forward.ts';
 import { layerNorm } from './norm.ts';
 import { selfAttention } from './self-attention.ts';
@@ -15,6 +16,8 @@ export interface AttentionBlockOptions {
   readonly tie: boolean;
   readonly scaleIn: boolean;
   readonly includeFf: boolean;
+  /** use_w_cond: w, projected to context_dim, joins the local text as one more context token. */
+  readonly useWCond: boolean;
   readonly glu: boolean;
   readonly numExperts: number;
   readonly demodulate: boolean;
@@ -40,9 +43,16 @@ export function attentionBlock(b: Builder, x: string, w: string, context: string
     scaleIn: o.scaleIn, demodulate: o.demodulate, eps: o.eps, height: H, width: W,
   });
   let h = tokens(b.add(attended, x));
-  const cross = crossAttention(b.child('cross_attn'), layerNorm(b.child('norm2'), h, C), context, {
+  let keys = context;
+  let keyCount = o.contextTokens;
+  if (o.useWCond) {
+    const wToken = dense(b.child('align_dim'), w, { ...common, inChannels: o.wDim, outChannels: o.contextDim, initBias: 1 });
+    keys = b.concat([context, b.unsqueeze(wToken, [1])], 1);
+    keyCount += 1;
+  }
+  const cross = crossAttention(b.child('cross_attn'), layerNorm(b.child('norm2'), h, C), keys, {
     ...common, numHeads: o.numHeads, headDim: o.headDim, l2: o.l2, scaleIn: o.scaleIn, queryDim: C,
-    contextDim: o.contextDim, contextTokens: o.contextTokens, tokens: T,
+    contextDim: o.contextDim, contextTokens: keyCount, tokens: T,
   });
   h = b.add(cross, h);
   if (o.includeFf) {
