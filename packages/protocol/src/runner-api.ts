@@ -32,7 +32,7 @@ export const runnerImageSchema = z.object({
 /** 200 response of POST /v1/generate: one image per item, in item order. */
 export const runnerGenerateResponseSchema = z.object({
   images: z.array(runnerImageSchema),
-  /** Session runs this request's items were spread over (batched with other requests' items). */
+  /** Time this request's items waited in the queue, ran in their batch(es), and spent in total. */
   timings: z.object({ queueMs: z.number(), runMs: z.number(), totalMs: z.number() }),
 });
 

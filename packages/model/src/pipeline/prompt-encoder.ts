@@ -1,4 +1,4 @@
-import type { BundleSource } from '../bundle/bundle.ts';
+import { type BundleSource, readVerified } from '../bundle/bundle.ts';
 import type { InferenceSession, OrtModule } from '../runtime/ort-types.ts';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.ts';
 import { AuroraInputError } from './errors.ts';
@@ -9,6 +9,20 @@ export interface EncodedPrompts {
   readonly tokens: Float32Array;
   readonly eotIndex: number[];
   readonly width: number;
+}
+
+/** The bundle's tokenizer (no session needed: servers use it to check prompts before queueing). */
+export async function loadBundleTokenizer(source: BundleSource): Promise<ClipTokenizer> {
+  const m = source.manifest;
+  return ClipTokenizer.fromVocabBytes(await readVerified(source, m.tokenizer.vocab), { mergeCount: m.tokenizer.mergeCount });
+}
+
+/** Token ids of a prompt; a prompt longer than the context is an AuroraInputError naming `field`, not silently cut. */
+export function promptTokenIds(tokenizer: ClipTokenizer, prompt: unknown, contextLength: number, field = 'prompt'): Int32Array {
+  if (typeof prompt !== 'string') throw new AuroraInputError(field, 'must be a string');
+  const { ids, truncated, tokenCount } = tokenizer.tokenizeWithInfo(prompt, contextLength);
+  if (truncated) throw new AuroraInputError(field, `has ${tokenCount} tokens; the model reads at most ${contextLength} (start and end tokens included)`);
+  return ids;
 }
 
 /** Prompt text -> CLIP features: the bundle's tokenizer and text-encoder graph. */
@@ -23,18 +37,14 @@ export class PromptEncoder {
 
   static async load(ort: OrtModule, source: BundleSource, options?: SessionLoadOptions): Promise<PromptEncoder> {
     const m = source.manifest;
-    const vocab = await source.read(m.tokenizer.vocab);
-    const tokenizer = ClipTokenizer.fromVocabBytes(vocab, { mergeCount: m.tokenizer.mergeCount });
+    const tokenizer = await loadBundleTokenizer(source);
     const session = await createGraphSession(ort, source, m.textEncoder, options);
     return new PromptEncoder(ort, session, tokenizer, m.textEncoder.config.width, m.tokenizer.contextLength);
   }
 
   /** Token ids of a prompt; a prompt longer than the context is an error, not silently cut. */
   tokenize(prompt: string, field = 'prompt'): Int32Array {
-    if (typeof prompt !== 'string') throw new AuroraInputError(field, 'must be a string');
-    const { ids, truncated, tokenCount } = this.tokenizer.tokenizeWithInfo(prompt, this.contextLength);
-    if (truncated) throw new AuroraInputError(field, `has ${tokenCount} tokens; the model reads at most ${this.contextLength} (start and end tokens included)`);
-    return ids;
+    return promptTokenIds(this.tokenizer, prompt, this.contextLength, field);
   }
 
   async encode(prompts: readonly string[]): Promise<EncodedPrompts> {

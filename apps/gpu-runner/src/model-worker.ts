@@ -1,0 +1,45 @@
+/**
+ * A model worker thread: owns one bundle's onnxruntime sessions and runs one batch at a time.
+ * onnxruntime-node's session.run is synchronous native code on the calling thread, so running it
+ * here keeps the HTTP thread free while a batch computes: it goes on accepting and coalescing
+ * requests, answers 429 at once and keeps /healthz live even during a long GPU batch.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { AuroraPipeline } from '@aurora-edge/model';
+import { loadOrtNode, readBundleDir } from '@aurora-edge/model/node';
+import { loadPipelines } from './execution-provider.ts';
+import type { FromWorker, ToWorker, WorkerConfig } from './worker-protocol.ts';
+
+const config = workerData as WorkerConfig;
+const port = parentPort!;
+const send = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+let pipeline: AuroraPipeline;
+try {
+  let fallbackReason: string | null = null;
+  const loaded = await loadPipelines(
+    await loadOrtNode(),
+    [readBundleDir(config.bundleDir)],
+    config.executionProvider,
+    config,
+    (reason) => (fallbackReason = reason),
+  );
+  pipeline = loaded.pipelines[0];
+  const started = performance.now();
+  await pipeline.generate(Array.from({ length: config.warmUpBatch }, (_, i) => ({ prompt: 'warm-up', seed: i })));
+  send({ type: 'ready', executionProvider: loaded.executionProvider, fallbackReason, warmUpMs: Math.round(performance.now() - started) });
+} catch (error) {
+  send({ type: 'failed', message: (error as Error).message ?? String(error) });
+  process.exit(1);
+}
+
+port.on('message', async ({ id, items }: ToWorker) => {
+  try {
+    const images = await pipeline.generate(items);
+    const out = images.map(({ psi, width, height, png }) => ({ psi, width, height, png }));
+    send({ type: 'result', id, images: out }, [...new Set(out.map((im) => im.png.buffer as ArrayBuffer))]);
+  } catch (error) {
+    const e = error as Error;
+    send({ type: 'result', id, error: { name: e.name ?? 'Error', message: e.message ?? String(error) } });
+  }
+});

@@ -1,0 +1,128 @@
+/**
+ * Node entry of the GPU runner: `tsx src/server.ts` (`npm start -w @aurora-edge/gpu-runner`).
+ * Reads and validates the environment, listens at once (so /healthz answers while a large bundle
+ * loads), starts the model workers (CUDA or CPU, warm-up included), then reports ready.
+ * SIGTERM/SIGINT: stop accepting, run everything queued, send every accepted response, exit 0.
+ */
+import type { Server } from 'node:http';
+import { defaultBundlePath, ensureDefaultBundle } from '@aurora-edge/model/node';
+import { serve } from '@hono/node-server';
+import { ConfigError, parseConfig, type RunnerConfig } from './config.ts';
+import { describeError, jsonLogger } from './log.ts';
+import { ModelHost } from './model-host.ts';
+import { createRunner } from './runner.ts';
+
+const log = jsonLogger(
+  (line) => process.stdout.write(line),
+  (line) => process.stderr.write(line),
+);
+
+function fail(message: string): never {
+  process.stderr.write(`gpu-runner: cannot start: ${message}\n`);
+  process.exit(1);
+}
+
+let config: RunnerConfig;
+try {
+  config = parseConfig(process.env);
+} catch (error) {
+  fail(error instanceof ConfigError ? error.message : describeError(error));
+}
+
+if (config.secret === null) {
+  log.warn(
+    'AUTHENTICATION IS OFF (RUNNER_INSECURE_NO_AUTH=1): anyone who can reach this port can run the model. Local development only; never expose this runner.',
+  );
+}
+
+let host: ModelHost | undefined;
+const runner = createRunner({
+  ...config,
+  // Batches only run once the host is up: /v1/generate answers 503 not_ready before.
+  runBatch: (bundle, items) => host!.generate(bundle, items),
+  logError: (msg, error) => log.error(msg, { error: describeError(error) }),
+});
+const server = serve({ fetch: runner.app.fetch, port: config.port, hostname: config.host }, (info) =>
+  log.info('listening', { host: config.host, port: info.port }),
+) as Server;
+const openResponses = trackResponses(server);
+
+process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
+process.once('SIGINT', () => void shutdown('SIGINT', 0));
+
+try {
+  if (config.executionProvider !== 'cpu') disableTf32();
+  const dirs = config.bundles.length ? config.bundles : [builtInBundleDir()];
+  const started = performance.now();
+  host = await ModelHost.start(dirs, {
+    executionProvider: config.executionProvider,
+    cudaDeviceId: config.cudaDeviceId,
+    intraOpThreads: config.intraOpThreads,
+    warmUpBatch: config.maxBatch,
+    workersPerBundle: config.maxConcurrentBatches,
+    onFallback: (bundle, reason) => log.warn('CUDA execution provider unavailable, running on CPU (RUNNER_EXECUTION_PROVIDER=auto)', { bundle, reason }),
+    onWorkerDeath: (bundle, error) => {
+      log.error('a model worker died; shutting down', { bundle, error: describeError(error) });
+      void shutdown('worker death', 1);
+    },
+  });
+  for (const model of host.models) runner.state.models.set(model.id, model);
+  runner.state.executionProvider = host.executionProvider;
+  runner.state.ready = true;
+  log.info('ready', {
+    executionProvider: host.executionProvider,
+    bundles: host.models.map((m) => m.id),
+    maxBatch: config.maxBatch,
+    startMs: Math.round(performance.now() - started),
+  });
+} catch (error) {
+  fail(describeError(error));
+}
+
+/** The built-in aurora-tiny, (re)built in about a second when missing or stale. */
+function builtInBundleDir(): string {
+  const dir = defaultBundlePath();
+  ensureDefaultBundle(dir);
+  return dir;
+}
+
+/** TF32 rounds fp32 matmuls and convolutions on Ampere+ GPUs; cuBLAS and cuDNN obey this variable. */
+function disableTf32(): void {
+  if (process.env.NVIDIA_TF32_OVERRIDE === undefined) process.env.NVIDIA_TF32_OVERRIDE = '0';
+  else if (process.env.NVIDIA_TF32_OVERRIDE !== '0') log.warn('NVIDIA_TF32_OVERRIDE is not 0: TF32 may be on and CUDA images may leave the parity bound');
+}
+
+/** Counts responses not yet fully sent, so shutdown waits for the last byte of each. */
+function trackResponses(server: Server): { count: () => number; whenNone: () => Promise<void> } {
+  let open = 0;
+  const waiters: (() => void)[] = [];
+  server.on('request', (_req, res) => {
+    open++;
+    res.once('close', () => {
+      if (--open === 0) waiters.splice(0).forEach((resolve) => resolve());
+    });
+  });
+  return {
+    count: () => open,
+    whenNone: () => (open === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
+  };
+}
+
+let stopping = false;
+async function shutdown(reason: string, exitCode: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  runner.state.draining = true;
+  log.info('draining', { reason, queuedItems: runner.batcher.depth, openRequests: openResponses.count() });
+  setTimeout(() => {
+    log.error('shutdown timed out; exiting with work unfinished', { queuedItems: runner.batcher.depth, openRequests: openResponses.count() });
+    process.exit(1);
+  }, config.shutdownTimeoutMs).unref();
+  server.close(); // no new connections; requests on open keep-alive connections get 503 shutting_down
+  await runner.batcher.drain();
+  await openResponses.whenNone();
+  server.closeAllConnections();
+  await host?.close();
+  log.info('stopped', { reason });
+  process.exit(exitCode);
+}

@@ -1,0 +1,75 @@
+/** The runner process's start-up failures and its graceful SIGTERM (real process, real onnxruntime-node). */
+import { type RunnerItem, runnerInfoSchema } from '@aurora-edge/protocol';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeResponse, expectImagesMatch, referencePipeline } from './support/images.ts';
+import { removeTinyBundleDirs, spawnRunner, startRunner, tinyBundleDir } from './support/runner-process.ts';
+
+afterAll(removeTinyBundleDirs);
+
+describe('gpu-runner start-up', () => {
+  it.each([
+    ['a malformed number', { RUNNER_MAX_BATCH: 'abc' }, 'RUNNER_MAX_BATCH="abc": must be an integer in [1, 64]'],
+    ['an unknown provider', { RUNNER_EXECUTION_PROVIDER: 'tpu' }, 'RUNNER_EXECUTION_PROVIDER="tpu": must be auto, cuda or cpu'],
+    ['no shared secret', { RUNNER_SHARED_SECRET: '' }, 'RUNNER_SHARED_SECRET is required'],
+    ['a queue smaller than a batch', { RUNNER_MAX_BATCH: '32', RUNNER_QUEUE_LIMIT: '8' }, 'RUNNER_QUEUE_LIMIT=8: must be >= RUNNER_MAX_BATCH (32)'],
+  ])('stops with a clear message on %s', async (_name, env, message) => {
+    const runner = spawnRunner(env);
+    expect((await runner.exited).code).toBe(1);
+    expect(runner.stderr()).toContain('invalid runner configuration');
+    expect(runner.stderr()).toContain(message);
+  });
+
+  it('stops when RUNNER_EXECUTION_PROVIDER=cuda and CUDA cannot start, saying how to install it', async () => {
+    const runner = spawnRunner({ RUNNER_BUNDLES: tinyBundleDir(), RUNNER_EXECUTION_PROVIDER: 'cuda' });
+    expect((await runner.exited).code).toBe(1);
+    expect(runner.stderr()).toContain('RUNNER_EXECUTION_PROVIDER=cuda, but the CUDA execution provider could not start');
+    expect(runner.stderr()).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12');
+  });
+});
+
+describe('gpu-runner SIGTERM', () => {
+  it('runs everything queued at once, answers every accepted request, refuses new ones and exits 0', async () => {
+    const dir = tinyBundleDir();
+    // A 5 s queue delay keeps the items waiting, so they are certainly queued when the signal comes.
+    const [runner, reference] = await Promise.all([
+      startRunner({
+        RUNNER_BUNDLES: dir,
+        RUNNER_EXECUTION_PROVIDER: 'cpu',
+        RUNNER_MAX_QUEUE_DELAY_MS: '5000',
+        RUNNER_MAX_BATCH: '8',
+        RUNNER_INSECURE_NO_AUTH: '1',
+      }),
+      referencePipeline(dir),
+    ]);
+    try {
+      expect(runner.logs.some((l) => l.level === 'warn' && String(l.msg).startsWith('AUTHENTICATION IS OFF'))).toBe(true);
+      const item = (seed: number): RunnerItem => ({ prompt: `a lighthouse, take ${seed % 2}`, seed, psi: 0.6, bundle: 'aurora-tiny' });
+      const requests = [0, 1, 2].map((r) => [item(2 * r), item(2 * r + 1)]);
+      const pending = requests.map((items) => runner.post('/v1/generate', { items }));
+      let depth = 0;
+      for (let i = 0; i < 300 && depth < 6; i++) {
+        depth = runnerInfoSchema.parse(await (await runner.get('/v1/info')).json()).queueDepth; // unsigned: auth is off
+        if (depth < 6) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(depth).toBe(6);
+      const signalled = performance.now();
+      runner.child.kill('SIGTERM');
+      const responses = await Promise.all(pending);
+      expect(performance.now() - signalled).toBeLessThan(4000); // drained without waiting out the delay
+      for (let r = 0; r < requests.length; r++) {
+        expect(responses[r].status).toBe(200);
+        const { body, pixels } = await decodeResponse(responses[r]);
+        await expectImagesMatch(requests[r], body, pixels, reference);
+      }
+      const late = await runner.post('/v1/generate', { items: [item(9)] }).then(
+        (res) => res.status,
+        () => 'refused',
+      );
+      expect([503, 'refused']).toContain(late);
+      expect(await runner.exited).toEqual({ code: 0, signal: null });
+      expect(runner.logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['draining', 'stopped']));
+    } finally {
+      await runner.stop();
+    }
+  });
+});
