@@ -1,0 +1,16 @@
+/** @aurora-edge/client: a small typed SDK for the Aurora Edge image API (browsers, Workers, Node). */
+export { AuroraClient, type AuroraClientOptions, type CallOptions } from './client.ts';
+export { AuroraApiError, type AuroraApiErrorOptions } from './errors.ts';
+export { parseRateLimit, parseRetryAfter } from './headers.ts';
+export type {
+  CacheMode,
+  ErrorBody,
+  GenerateRequest,
+  GenerateResponse,
+  GenerateResult,
+  ImageData,
+  LookupRequest,
+  ModelInfo,
+  RateLimitInfo,
+  ResponseFormat,
+} from './types.ts';

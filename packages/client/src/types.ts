@@ -1,0 +1,77 @@
+/**
+ * The gateway's public API (issue 5), as plain types: the client adds no runtime schema library
+ * so that the embed script stays small. The gateway validates; the client checks only what it
+ * must to build a request (see client.ts).
+ */
+
+export type ResponseFormat = 'url' | 'b64_json';
+/** `use`: serve from the cache when present; `refresh`: always generate; `only`: never generate (404 when absent). */
+export type CacheMode = 'use' | 'refresh' | 'only';
+
+/** POST /v1/images/generations body. */
+export interface GenerateRequest {
+  readonly prompt: string;
+  /** Images to make, 1..16; seeds are `seed, seed+1, ...`. Default 1. */
+  readonly n?: number;
+  readonly response_format?: ResponseFormat;
+  /** "<w>x<h>"; the models make 64x64. */
+  readonly size?: string;
+  /** uint32; the gateway picks one when omitted. */
+  readonly seed?: number;
+  /** Truncation psi in [0, 1]; the model's default when omitted. */
+  readonly truncation_psi?: number;
+  /** Bundle id, e.g. "aurora-tiny"; the gateway's default model when omitted. */
+  readonly model?: string;
+  readonly cache?: CacheMode;
+}
+
+/** One image of a response: `url` or `b64_json`, per the request's response_format. */
+export interface ImageData {
+  readonly url?: string;
+  readonly b64_json?: string;
+  readonly seed: number;
+  readonly cached: boolean;
+}
+
+/** 200 body of POST /v1/images/generations. */
+export interface GenerateResponse {
+  /** Unix seconds. */
+  readonly created: number;
+  readonly data: ImageData[];
+}
+
+/** What `generate` resolves to: the body, with `url`s made absolute, plus response headers that matter. */
+export interface GenerateResult extends GenerateResponse {
+  /** `x-aurora-route`: how the images were made ("cache", "wasm", "runner", comma-separated when mixed); null when not exposed. */
+  readonly route: string | null;
+  readonly rateLimit: RateLimitInfo | null;
+}
+
+/** GET /v1/cache query: the full cache key. */
+export interface LookupRequest {
+  readonly prompt: string;
+  readonly seed: number;
+  readonly model?: string;
+  readonly psi?: number;
+}
+
+/** One entry of GET /v1/models. Only `id` is relied upon; the gateway may send more. */
+export interface ModelInfo {
+  readonly id: string;
+  readonly [field: string]: unknown;
+}
+
+/** Every error body the gateway sends. */
+export interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string; readonly field?: string };
+}
+
+/** The RateLimit headers, whichever draft the gateway speaks; numbers are absent when not sent. */
+export interface RateLimitInfo {
+  readonly limit?: number;
+  readonly remaining?: number;
+  /** Seconds until the window resets. */
+  readonly reset?: number;
+  /** The `RateLimit` (or `RateLimit-*`) header values as received. */
+  readonly raw: string;
+}

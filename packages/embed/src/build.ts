@@ -1,0 +1,130 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build, type Metafile, type Plugin } from 'esbuild';
+
+const SRC = path.dirname(fileURLToPath(import.meta.url));
+const MODEL_SRC = path.resolve(SRC, '../../model/src');
+
+export interface EmbedFile {
+  /** File name inside outDir, served at `/<name>`. */
+  readonly name: string;
+  readonly bytes: number;
+  readonly gzipBytes: number;
+  readonly contentType: string;
+  /** Content-hashed name: serve with `Cache-Control: public, max-age=31536000, immutable`. */
+  readonly immutable: boolean;
+}
+
+export interface EmbedBuild {
+  readonly outDir: string;
+  /** "embed.js": the script pages load; not content-hashed, so serve it with a short max-age and an ETag. */
+  readonly entry: string;
+  /** The lazily imported local-mode chunk, "embed-local-<hash>.js". */
+  readonly localChunk: string;
+  readonly files: EmbedFile[];
+}
+
+export interface BuildEmbedOptions {
+  readonly minify?: boolean;
+  readonly sourcemap?: boolean;
+}
+
+const OUR_FILES = /^embed(?:-local-[A-Z0-9]+)?\.js(?:\.map)?$/;
+
+/**
+ * The model package and the protobuf/pickle readers it re-exports have no import-time side
+ * effects; saying so lets esbuild drop what local mode never calls (graph building, .pth import).
+ */
+const modelIsPure: Plugin = {
+  name: 'aurora-model-is-pure',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData === 'aurora-resolving') return undefined;
+      const r = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'aurora-resolving' });
+      if (r.errors.length > 0) return undefined;
+      const pure = r.path.startsWith(MODEL_SRC + path.sep) || /[\\/]node_modules[\\/](onnx-proto|pickleparser|protobufjs)[\\/]/.test(r.path);
+      return pure ? { ...r, sideEffects: false } : r;
+    });
+  },
+};
+
+/**
+ * `import { z } from 'zod'` keeps zod's whole namespace, every translation of its error messages
+ * included (~250 KB); the model only parses manifests, in English. Only `z.locales.*` loses them.
+ */
+const zodEnglishOnly: Plugin = {
+  name: 'aurora-zod-english-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+      contents: "export { default as en } from './en.js';",
+      resolveDir: path.dirname(args.path),
+    }));
+  },
+};
+
+/** In embed.js, `import('./local/index.ts')` becomes a relative import of the built chunk. */
+function localChunkExternal(chunk: string): Plugin {
+  return {
+    name: 'aurora-local-chunk',
+    setup(b) {
+      b.onResolve({ filter: /[\\/]local[\\/]index\.ts$/ }, () => ({ path: `./${chunk}`, external: true }));
+    },
+  };
+}
+
+function inputsOf(meta: Metafile, output: string): string[] {
+  const key = Object.keys(meta.outputs).find((k) => path.resolve(k) === path.resolve(output));
+  return key ? Object.keys(meta.outputs[key].inputs) : [];
+}
+
+/**
+ * Builds the embed script into `outDir`: embed.js (the element and the API client, small) and
+ * embed-local-<hash>.js (onnxruntime-web's WASM build and the model pipeline, imported only by
+ * mode="local"). The gateway calls this at start and serves outDir; nothing built is committed.
+ */
+export async function buildEmbed(outDir: string, options: BuildEmbedOptions = {}): Promise<EmbedBuild> {
+  const out = path.resolve(outDir);
+  fs.mkdirSync(out, { recursive: true });
+  for (const name of fs.readdirSync(out)) if (OUR_FILES.test(name)) fs.rmSync(path.join(out, name));
+  const common = {
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: options.minify ?? true,
+    sourcemap: options.sourcemap ?? false,
+    legalComments: 'eof',
+    metafile: true,
+    logLevel: 'silent',
+    outdir: out,
+  } as const;
+
+  const local = await build({
+    ...common,
+    entryPoints: { 'embed-local': path.join(SRC, 'local/index.ts') },
+    entryNames: '[name]-[hash]',
+    // onnxruntime-web's build without the inlined glue: it imports ort-wasm-simd-threaded.mjs from wasmPaths.
+    conditions: ['onnxruntime-web-use-extern-wasm'],
+    plugins: [modelIsPure, zodEnglishOnly],
+  });
+  const localChunk = Object.keys(local.metafile.outputs)
+    .map((k) => path.basename(k))
+    .find((n) => n.endsWith('.js'))!;
+
+  const main = await build({ ...common, entryPoints: { embed: path.join(SRC, 'embed.ts') }, entryNames: '[name]', plugins: [localChunkExternal(localChunk)] });
+  const heavy = inputsOf(main.metafile, path.join(out, 'embed.js')).filter((i) => /onnxruntime|[\\/]model[\\/]src[\\/]|zod/.test(i));
+  if (heavy.length > 0) throw new Error(`embed.js must not contain onnxruntime-web or the model, but it bundles ${heavy.join(', ')}`);
+
+  const files = fs
+    .readdirSync(out)
+    .filter((n) => OUR_FILES.test(n))
+    .sort()
+    .map((name): EmbedFile => {
+      const bytes = fs.readFileSync(path.join(out, name));
+      const contentType = name.endsWith('.map') ? 'application/json; charset=utf-8' : 'text/javascript; charset=utf-8';
+      return { name, bytes: bytes.byteLength, gzipBytes: gzipSync(bytes).byteLength, contentType, immutable: name.startsWith('embed-local-') };
+    });
+  return { outDir: out, entry: 'embed.js', localChunk, files };
+}

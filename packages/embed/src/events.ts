@@ -1,0 +1,48 @@
+/** The element's events. All bubble and cross the shadow boundary (composed). */
+
+export type Mode = 'api' | 'local';
+
+/** `aurora-start`: a generation began (after the debounce). */
+export interface AuroraStartDetail {
+  readonly mode: Mode;
+  readonly prompt: string;
+  readonly seed?: number;
+  readonly psi?: number;
+  readonly model: string;
+}
+
+/** `aurora-load`: the image is shown. */
+export interface AuroraLoadDetail {
+  readonly seed: number;
+  /** `x-aurora-route` of the API ("cache", "wasm", "runner"), or "local" when made in this browser. */
+  readonly route: string;
+  readonly cached: boolean;
+  /** True when the image was generated in this browser. */
+  readonly local: boolean;
+  /** Set when mode="local" fell back to the API: why local generation was not possible. */
+  readonly fallback?: string;
+  /** What the <img> shows: the API's image URL, or a blob: URL of the local PNG. */
+  readonly src: string;
+  readonly width: number;
+  readonly height: number;
+  /** Local images only: the raw HWC uint8 RGB samples, exactly what the PNG holds. */
+  readonly pixels?: Uint8Array;
+}
+
+/** `aurora-error`: shown as the element's visible error state too. */
+export interface AuroraErrorDetail {
+  /** HTTP status; absent when no response could be read (network, CORS) or nothing was sent. */
+  readonly status?: number;
+  /** The gateway's code (`invalid_api_key`, `origin_not_allowed`, `rate_limited`, ...) or the element's own (`network_error`, `invalid_attribute`, `image_load_failed`). */
+  readonly code: string;
+  readonly message: string;
+  readonly field?: string;
+  /** Seconds, from Retry-After (429). */
+  readonly retryAfter?: number;
+}
+
+export interface AuroraEventMap {
+  'aurora-start': CustomEvent<AuroraStartDetail>;
+  'aurora-load': CustomEvent<AuroraLoadDetail>;
+  'aurora-error': CustomEvent<AuroraErrorDetail>;
+}
