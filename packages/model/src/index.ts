@@ -3,7 +3,7 @@
  * everything to go from a prompt to a PNG. This entry is runtime-neutral (Node, browsers,
  * Workers): it takes an onnxruntime module from the caller. Node helpers live in './node'.
  */
-export { AuroraPipeline, type GenerateRequest, type GeneratedImage } from './pipeline/pipeline.ts';
+export { AuroraPipeline, type GenerateOptions, type GenerateRequest, type GenerateStage, type GeneratedImage } from './pipeline/pipeline.ts';
 export { PromptEncoder, type EncodedPrompts, loadBundleTokenizer, promptTokenIds } from './pipeline/prompt-encoder.ts';
 export { createGraphSession, type SessionLoadOptions } from './pipeline/sessions.ts';
 export { AuroraInputError } from './pipeline/errors.ts';

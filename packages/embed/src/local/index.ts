@@ -34,9 +34,7 @@ export interface LocalImage {
 
 interface Loaded {
   readonly pipeline: AuroraPipeline;
-  /** Receives the stages of the run in progress (runs on one pipeline are serialised). */
-  listener: ((stage: LocalStage) => void) | null;
-  /** Tail of this pipeline's queue of runs. */
+  /** Tail of this pipeline's queue of runs (one WASM session runs one call at a time). */
   queue: Promise<unknown>;
 }
 
@@ -56,17 +54,7 @@ function configureOrt(ortBase: string): void {
 async function load(bundleUrl: string): Promise<Loaded> {
   const source = await urlBundle(bundleUrl);
   const pipeline = await AuroraPipeline.load(ort as unknown as OrtModule, source, { sessionOptions: { executionProviders: ['wasm'] } });
-  const loaded: Loaded = { pipeline, listener: null, queue: Promise.resolve() };
-  // The text encoder runs inside generate(); wrapping it marks the stage boundaries without running it twice.
-  const text = pipeline.text;
-  const encode = text.encode.bind(text);
-  text.encode = async (prompts) => {
-    loaded.listener?.('encoding-text');
-    const out = await encode(prompts);
-    loaded.listener?.('generating');
-    return out;
-  };
-  return loaded;
+  return { pipeline, queue: Promise.resolve() };
 }
 
 function pipelineFor(bundleUrl: string): Promise<Loaded> {
@@ -93,13 +81,8 @@ export async function generateLocal(request: LocalRequest): Promise<LocalImage> 
   if (request.size !== undefined && request.size !== size) throw new AuroraInputError('size', `bundle ${m.id} makes ${size} images, not ${request.size}`);
   const seed = request.seed ?? randomSeed();
   const run = loaded.queue.then(async () => {
-    loaded.listener = request.onStage ?? null;
-    try {
-      const [image] = await loaded.pipeline.generate([{ prompt: request.prompt, seed, psi: request.psi }]);
-      return image;
-    } finally {
-      loaded.listener = null;
-    }
+    const [image] = await loaded.pipeline.generate([{ prompt: request.prompt, seed, psi: request.psi }], { onStage: request.onStage });
+    return image;
   });
   loaded.queue = run.catch(() => undefined);
   const image = await run;

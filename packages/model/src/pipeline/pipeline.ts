@@ -17,6 +17,13 @@ export interface GenerateRequest {
   readonly psi?: number;
 }
 
+/** Stages of one generate() call, for progress displays. */
+export type GenerateStage = 'encoding-text' | 'generating';
+
+export interface GenerateOptions {
+  readonly onStage?: (stage: GenerateStage) => void;
+}
+
 export interface GeneratedImage {
   readonly prompt: string;
   readonly seed: number;
@@ -71,12 +78,14 @@ export class AuroraPipeline {
     this.text.tokenize(request.prompt, at('prompt'));
   }
 
-  async generate(requests: readonly GenerateRequest[]): Promise<GeneratedImage[]> {
+  async generate(requests: readonly GenerateRequest[], options: GenerateOptions = {}): Promise<GeneratedImage[]> {
     if (requests.length === 0) return [];
     requests.forEach((r, i) => this.validate(r, i));
     const m = this.manifest;
     const prompts = [...new Set(requests.map((r) => r.prompt))];
+    options.onStage?.('encoding-text');
     const encoded = await this.text.encode(prompts);
+    options.onStage?.('generating');
     const n = requests.length;
     const rowSize = 77 * encoded.width;
     const textTokens = new Float32Array(n * rowSize);
