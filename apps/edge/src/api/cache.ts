@@ -1,0 +1,51 @@
+import { createRoute } from '@hono/zod-openapi';
+import { bytesToBase64 } from '../base64.ts';
+import { cacheKey, normalisePrompt } from '../cache/key.ts';
+import { EdgeError } from '../errors.ts';
+import { type EdgeApp, imageUrl, type RouteContext } from './context.ts';
+import { cacheEntrySchema, cacheQuerySchema, errorSchema } from './schemas.ts';
+
+export const cacheRoute = createRoute({
+  method: 'get',
+  path: '/v1/cache',
+  summary: 'Look one image up in the cache; never generates',
+  request: { query: cacheQuerySchema },
+  responses: {
+    200: { description: 'The cached image', content: { 'application/json': { schema: cacheEntrySchema } } },
+    400: { description: 'A bad query parameter', content: { 'application/json': { schema: errorSchema } } },
+    404: { description: 'Not cached', content: { 'application/json': { schema: errorSchema } } },
+  },
+});
+
+export function registerCache(app: EdgeApp, { deps }: RouteContext): void {
+  app.openapi(cacheRoute, async (c) => {
+    const q = c.req.valid('query');
+    const model = deps.models.resolve(q.model);
+    const size = q.size ?? model.size;
+    if (size !== model.size) throw EdgeError.badRequest('size', `${model.id} makes "${model.size}" images, got "${size}"`);
+    const psi = q.psi ?? model.manifest.sampling.defaultPsi;
+    const key = cacheKey({ contentHash: model.contentHash, prompt: normalisePrompt(q.prompt), seed: q.seed, psi, size });
+    const meta = await deps.store.meta(key);
+    if (!meta) throw EdgeError.notFound('not_cached', `no cached image for this prompt, seed ${q.seed}, psi ${psi} and model ${model.id}`);
+    const png = q.response_format === 'b64_json' ? (await deps.store.image(key))?.png : undefined;
+    c.header('x-aurora-route', 'cache');
+    return c.json(
+      {
+        id: key,
+        url: imageUrl(c, deps, key),
+        ...(png ? { b64_json: bytesToBase64(png) } : {}),
+        model: meta.model,
+        prompt: meta.prompt,
+        seed: meta.seed,
+        truncation_psi: meta.psi,
+        size: meta.size,
+        route: meta.route as 'wasm' | 'runner',
+        created: Math.floor(meta.createdAt / 1000),
+        hit_count: meta.hitCount,
+        generate_ms: meta.generateMs,
+        bytes: meta.byteLength,
+      },
+      200,
+    );
+  });
+}

@@ -1,0 +1,75 @@
+import { createRoute } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { bytesToBase64 } from '../base64.ts';
+import { EdgeError } from '../errors.ts';
+import { defer, type EdgeApp, imageUrl, type RouteContext } from './context.ts';
+import { errorSchema, generateBodySchema, generateResponseSchema } from './schemas.ts';
+
+const error = (description: string) => ({ description, content: { 'application/json': { schema: errorSchema } } });
+
+export const generationsRoute = createRoute({
+  method: 'post',
+  path: '/v1/images/generations',
+  summary: 'Generate images from a prompt (OpenAI images API compatible where it makes sense)',
+  request: { body: { required: true, content: { 'application/json': { schema: generateBodySchema } } } },
+  responses: {
+    200: {
+      description: 'The images, in seed order. Header x-aurora-route: cache, wasm and/or runner (comma-joined).',
+      headers: { 'x-aurora-route': { schema: { type: 'string' }, description: 'cache | wasm | runner, comma-joined when mixed' } },
+      content: { 'application/json': { schema: generateResponseSchema } },
+    },
+    400: error('A bad field (named in error.field)'),
+    404: error('cache: "only" and not every image is cached'),
+    413: error('Body over the size limit'),
+    415: error('Body is not JSON'),
+    503: error('The batch needs a GPU runner and none is available (Retry-After)'),
+  },
+});
+
+export function registerGenerations(app: EdgeApp, { deps, service }: RouteContext): void {
+  const tooLarge = () => {
+    throw new EdgeError(413, 'payload_too_large', `request body is over ${deps.maxBodyBytes} bytes`, { field: 'body' });
+  };
+  const streamed = bodyLimit({ maxSize: deps.maxBodyBytes, onError: tooLarge });
+  // With a Content-Length the header decides, without touching the body (cheaper on Node); a
+  // chunked body is counted as it streams in.
+  app.use(generationsRoute.path, async (c, next) => {
+    const length = c.req.header('content-length');
+    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return streamed(c, next);
+    if (Number(length) > deps.maxBodyBytes) tooLarge();
+    await next();
+  });
+  app.openapi(generationsRoute, async (c) => {
+    const body = c.req.valid('json');
+    const b64 = body.response_format === 'b64_json';
+    const result = await service.generate({
+      prompt: body.prompt,
+      n: body.n,
+      seed: body.seed,
+      psi: body.truncation_psi,
+      model: body.model,
+      size: body.size,
+      cache: body.cache,
+      withPng: b64,
+      defer: defer(c),
+    });
+    c.header('x-aurora-route', result.routes.join(','));
+    return c.json(
+      {
+        created: Math.floor(Date.now() / 1000),
+        model: result.model.id,
+        seed: result.seed,
+        truncation_psi: result.psi,
+        size: result.model.size,
+        data: result.images.map((img) => ({
+          id: img.id,
+          ...(b64 ? { b64_json: bytesToBase64(img.png!) } : { url: imageUrl(c, deps, img.id) }),
+          seed: img.seed,
+          cached: img.cached,
+          route: img.route,
+        })),
+      },
+      200,
+    );
+  });
+}

@@ -1,0 +1,73 @@
+import { createRoute } from '@hono/zod-openapi';
+import type { EdgeApp, RouteContext } from './context.ts';
+import { healthSchema, modelListSchema } from './schemas.ts';
+
+const modelsRoute = createRoute({
+  method: 'get',
+  path: '/v1/models',
+  summary: 'The models (bundles) this gateway serves',
+  responses: { 200: { description: 'Models; the first is the default', content: { 'application/json': { schema: modelListSchema } } } },
+});
+
+const healthRoute = createRoute({
+  method: 'get',
+  path: '/healthz',
+  summary: 'Liveness, in-process generator state, wasm heap and runner health',
+  responses: { 200: { description: 'Alive', content: { 'application/json': { schema: healthSchema } } } },
+});
+
+const DOCS_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Aurora Edge API</title>
+<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
+<body><div id="ui"></div>
+<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' });</script>
+<noscript>The API document is at <a href="/openapi.json">/openapi.json</a>.</noscript>
+</body></html>`;
+
+export function registerMeta(app: EdgeApp, { deps, service }: RouteContext): void {
+  app.openapi(modelsRoute, (c) =>
+    c.json(
+      {
+        object: 'list' as const,
+        data: deps.models.all.map((m) => ({
+          id: m.id,
+          object: 'model' as const,
+          version: m.manifest.version,
+          description: m.manifest.description,
+          trained: m.manifest.trained,
+          content_hash: m.contentHash,
+          size: m.size,
+          default_psi: m.manifest.sampling.defaultPsi,
+          parameters: m.manifest.parameters,
+        })),
+      },
+      200,
+    ),
+  );
+
+  app.openapi(healthRoute, (c) =>
+    c.json(
+      {
+        ok: true,
+        runtime: deps.runtime,
+        models: deps.models.all.map((m) => ({ id: m.id, wasm_loaded: m.wasm.loaded, wasm_queue: m.wasm.depth })),
+        wasm_heap_bytes: deps.wasmHeapBytes(),
+        in_flight: service.inFlight,
+        runners: deps.runners.status().map((r) => ({ healthy: r.healthy, in_flight: r.inFlight, queue_depth: r.queueDepth, bundles: r.bundles })),
+      },
+      200,
+    ),
+  );
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Aurora Edge',
+      version: '1.0.0',
+      description: 'Text-to-image generation (Aurora GAN) at the edge: prompt cache, in-process WASM for small batches, GPU runners for large ones.',
+    },
+  });
+  app.get('/docs', (c) => c.html(DOCS_HTML));
+  app.get('/', (c) => c.html(deps.demoPage()));
+}

@@ -1,0 +1,135 @@
+import { MAX_SEED } from '@aurora-edge/model';
+import { z } from '@hono/zod-openapi';
+
+/** Longest prompt accepted, in characters; the tokenizer's 77-token limit is checked as well. */
+export const MAX_PROMPT_CHARS = 1000;
+export const MAX_N = 16;
+
+const prompt = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`)
+  .refine((s) => s.trim().length > 0, 'must not be blank');
+const seed = z.number().int().min(0).max(MAX_SEED);
+const psi = z.number().min(0).max(1);
+const model = z.string().min(1).max(200);
+const size = z.string().regex(/^\d+x\d+$/, 'must look like "64x64"');
+const responseFormat = z.enum(['url', 'b64_json']);
+
+/** null and absent mean the same for optional fields (OpenAI clients send both). */
+const opt = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
+
+export const generateBodySchema = z
+  .object({
+    prompt: prompt.openapi({ example: 'a red apple on a wooden table' }),
+    n: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_N)
+      .default(1)
+      .openapi({ description: `Images to make, 1..${MAX_N}; they use seeds seed, seed+1, ..., seed+n-1.` }),
+    response_format: responseFormat.default('url').openapi({ description: 'url: links to GET /v1/images/{id}.png; b64_json: the PNG inline.' }),
+    size: opt(size).openapi({ description: 'The model resolution, e.g. "64x64" (the only size a model makes).', example: '64x64' }),
+    seed: opt(seed).openapi({
+      description: `First seed (uint32). Omitted: a random one, returned in the response so the result can be reproduced; seed + n - 1 must not exceed ${MAX_SEED}.`,
+    }),
+    truncation_psi: opt(psi).openapi({ description: "Truncation toward the prompt's centre, [0, 1]; default the model's sampling.defaultPsi." }),
+    model: opt(model).openapi({ description: 'Bundle id (GET /v1/models); default the first model.', example: 'aurora-tiny' }),
+    cache: z
+      .enum(['use', 'refresh', 'only'])
+      .default('use')
+      .openapi({ description: 'use: serve cached images, generate the rest; refresh: regenerate and replace; only: never generate (404 unless all cached).' }),
+  })
+  .openapi('GenerateRequest');
+
+const routeSchema = z.enum(['cache', 'wasm', 'runner']);
+
+export const generatedImageSchema = z
+  .object({
+    id: z.string().openapi({ description: 'The cache key, also the image id in /v1/images/{id}.png.' }),
+    url: z.string().optional(),
+    b64_json: z.string().optional(),
+    seed: z.number().int(),
+    cached: z.boolean().openapi({ description: 'True when served from the cache without generating.' }),
+    route: routeSchema,
+  })
+  .openapi('GeneratedImage');
+
+export const generateResponseSchema = z
+  .object({
+    created: z.number().int().openapi({ description: 'Unix seconds.' }),
+    model: z.string(),
+    seed: z.number().int().openapi({ description: 'The first seed (the one chosen when the request gave none).' }),
+    truncation_psi: z.number(),
+    size: z.string(),
+    data: z.array(generatedImageSchema),
+  })
+  .openapi('GenerateResponse');
+
+const queryInt = z
+  .string()
+  .regex(/^\d{1,10}$/, 'must be an integer')
+  .transform(Number)
+  .pipe(seed);
+const queryPsi = z
+  .string()
+  .regex(/^(0|1)(\.\d+)?$|^\.\d+$/, 'must be a number in [0, 1]')
+  .transform(Number)
+  .pipe(psi);
+
+export const cacheQuerySchema = z.object({
+  prompt,
+  seed: queryInt,
+  model: model.optional(),
+  psi: queryPsi.optional(),
+  size: size.optional(),
+  response_format: responseFormat.default('url'),
+});
+
+export const cacheEntrySchema = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    b64_json: z.string().optional(),
+    model: z.string(),
+    prompt: z.string().openapi({ description: 'The normalised prompt the key was made from.' }),
+    seed: z.number().int(),
+    truncation_psi: z.number(),
+    size: z.string(),
+    route: routeSchema.openapi({ description: 'Where the image was generated.' }),
+    created: z.number().int(),
+    hit_count: z.number().int(),
+    generate_ms: z.number(),
+    bytes: z.number().int(),
+  })
+  .openapi('CacheEntry');
+
+export const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) }).openapi('Error');
+
+export const modelSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('model'),
+    version: z.string(),
+    description: z.string(),
+    trained: z.boolean(),
+    content_hash: z.string(),
+    size: z.string(),
+    default_psi: z.number(),
+    parameters: z.number().int(),
+  })
+  .openapi('Model');
+
+export const modelListSchema = z.object({ object: z.literal('list'), data: z.array(modelSchema) }).openapi('ModelList');
+
+export const healthSchema = z
+  .object({
+    ok: z.boolean(),
+    runtime: z.string(),
+    models: z.array(z.object({ id: z.string(), wasm_loaded: z.boolean(), wasm_queue: z.number().int() })),
+    wasm_heap_bytes: z.number().int(),
+    in_flight: z.number().int(),
+    runners: z.array(z.object({ healthy: z.boolean(), in_flight: z.number().int(), queue_depth: z.number().int().nullable(), bundles: z.array(z.string()) })),
+  })
+  .openapi('Health');

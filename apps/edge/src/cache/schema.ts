@@ -1,0 +1,49 @@
+import { customType, index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/**
+ * A BLOB as a plain Uint8Array. drizzle's own blob column needs Node's Buffer, which Workers lack;
+ * better-sqlite3 returns a Buffer (a Uint8Array), D1 an ArrayBuffer or an array of bytes.
+ */
+const bytes = customType<{ data: Uint8Array; driverData: Uint8Array | ArrayBuffer | number[] }>({
+  dataType: () => 'blob',
+  toDriver: (value) => value,
+  fromDriver: (value) => (value instanceof Uint8Array ? value : new Uint8Array(value as ArrayBuffer)),
+});
+
+/**
+ * One generated image per row, keyed by its cache key (see key.ts). No driver code here: D1 on
+ * Workers and better-sqlite3 on Node run the same schema, migrated from the SQL in /migrations.
+ */
+export const images = sqliteTable(
+  'images',
+  {
+    /** sha256 hex of (bundle content hash, normalised prompt, seed, psi, size); also the public image id. */
+    key: text('key').primaryKey(),
+    model: text('model').notNull(),
+    contentHash: text('content_hash').notNull(),
+    /** The prompt as the key saw it (normalised), for inspection. */
+    prompt: text('prompt').notNull(),
+    seed: integer('seed').notNull(),
+    psi: real('psi').notNull(),
+    size: text('size').notNull(),
+    /** The PNG itself, or null when it lives in R2 under `blobKey`. */
+    png: bytes('png'),
+    blobKey: text('blob_key'),
+    byteLength: integer('bytes').notNull(),
+    /** sha256 hex of the PNG bytes: the strong ETag. */
+    etag: text('etag').notNull(),
+    /** Where it was generated: 'wasm' or 'runner'. */
+    route: text('route').notNull(),
+    /** Wall time of the generation call that made it, and the runner's own run time when known. */
+    generateMs: real('generate_ms').notNull(),
+    runMs: real('run_ms'),
+    createdAt: integer('created_at').notNull(),
+    hitCount: integer('hit_count').notNull().default(0),
+    lastHitAt: integer('last_hit_at'),
+  },
+  (t) => [index('images_created_at').on(t.createdAt)],
+);
+
+export const schema = { images };
+export type ImageRow = typeof images.$inferSelect;
+export type NewImageRow = typeof images.$inferInsert;

@@ -1,0 +1,126 @@
+import { eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import type { BlobStore } from './blobs.ts';
+import type { CacheDb } from './db.ts';
+import { type ImageRow, images } from './schema.ts';
+
+/** A cached image as the API needs it: identity, validator and (when asked for) the bytes. */
+export interface CachedImage {
+  readonly key: string;
+  readonly etag: string;
+  readonly png?: Uint8Array;
+}
+
+export type ImageMeta = Omit<ImageRow, 'png' | 'blobKey'>;
+
+/** An image to store: its row fields and its PNG. */
+export type ImageToStore = Omit<ImageRow, 'png' | 'blobKey' | 'hitCount' | 'lastHitAt' | 'byteLength' | 'etag'> & { png: Uint8Array; etag: string };
+
+/** The prompt cache: rows in SQLite/D1 (drizzle), PNG bytes inline or in a BlobStore. */
+export class ImageStore {
+  /** Prepared once: the hot path (a one-image cache hit) then skips query building and SQL parsing. */
+  private readonly one;
+  private pendingHits = new Map<string, number>();
+  private flushScheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly db: CacheDb,
+    private readonly blobs: BlobStore,
+    private readonly options: { now?: () => number; hitFlushMs?: number } = {},
+  ) {
+    const key = sql.placeholder('key');
+    this.one = {
+      id: db.select({ key: images.key, etag: images.etag }).from(images).where(eq(images.key, key)).prepare(),
+      png: db.select({ key: images.key, etag: images.etag, png: images.png, blobKey: images.blobKey }).from(images).where(eq(images.key, key)).prepare(),
+      hit: db
+        .update(images)
+        .set({ hitCount: sql`${images.hitCount} + ${sql.placeholder('hits')}`, lastHitAt: sql`${sql.placeholder('now')}` })
+        .where(eq(images.key, key))
+        .prepare(),
+    };
+  }
+
+  /** The cached subset of `keys`; bytes only when `withPng` (a url response needs none). */
+  async lookup(keys: readonly string[], withPng: boolean): Promise<Map<string, CachedImage>> {
+    const found = new Map<string, CachedImage>();
+    if (keys.length === 0) return found;
+    const one = keys.length === 1 ? { key: keys[0] } : null;
+    const where = inArray(images.key, [...keys]);
+    if (!withPng) {
+      const rows = one ? await this.one.id.all(one) : await this.db.select({ key: images.key, etag: images.etag }).from(images).where(where);
+      for (const row of rows) found.set(row.key, row);
+      return found;
+    }
+    const rows = one
+      ? await this.one.png.all(one)
+      : await this.db.select({ key: images.key, etag: images.etag, png: images.png, blobKey: images.blobKey }).from(images).where(where);
+    for (const row of rows) {
+      const png = await this.bytesOf(row);
+      if (png) found.set(row.key, { key: row.key, etag: row.etag, png }); // a row whose bytes are gone counts as a miss
+    }
+    return found;
+  }
+
+  /** One image with its bytes (GET /v1/images/{id}.png), or null. */
+  async image(key: string): Promise<CachedImage | null> {
+    return (await this.lookup([key], true)).get(key) ?? null;
+  }
+
+  async etag(key: string): Promise<string | null> {
+    const [row] = await this.one.id.all({ key });
+    return row?.etag ?? null;
+  }
+
+  async meta(key: string): Promise<ImageMeta | null> {
+    const { png: _png, blobKey: _blobKey, ...cols } = getTableColumns(images);
+    const [row] = await this.db.select(cols).from(images).where(eq(images.key, key));
+    return row ?? null;
+  }
+
+  /**
+   * Stores finished images (inserts, or replaces on refresh; the hit count survives). Blobs are
+   * written before rows, and a row is one statement, so no row ever points at missing bytes.
+   */
+  async save(list: readonly ImageToStore[]): Promise<void> {
+    const blobKeys = await Promise.all(list.map((img) => this.blobs.put(img.key, img.png)));
+    for (const [i, { png, ...fields }] of list.entries()) {
+      const row = { ...fields, png: blobKeys[i] ? null : png, blobKey: blobKeys[i], byteLength: png.byteLength };
+      const { key: _key, ...update } = row;
+      await this.db.insert(images).values(row).onConflictDoUpdate({ target: images.key, set: update });
+    }
+  }
+
+  /**
+   * Counts cache hits. Counts are buffered and written at most once per `hitFlushMs` (default 1 s),
+   * one UPDATE per key, by work handed to `defer` (ctx.waitUntil on Workers): a hot entry is not
+   * rewritten, PNG and all, on every hit. A crash loses at most that window of counts.
+   */
+  recordHits(keys: readonly string[], defer: (work: Promise<unknown>) => void): void {
+    for (const key of keys) this.pendingHits.set(key, (this.pendingHits.get(key) ?? 0) + 1);
+    if (this.flushScheduled || this.closed) return;
+    this.flushScheduled = true;
+    const wait = this.options.hitFlushMs ?? 1_000;
+    defer(new Promise((resolve) => setTimeout(resolve, wait)).then(() => this.flushHits()));
+  }
+
+  /** Writes the buffered hit counts now. */
+  async flushHits(): Promise<void> {
+    const batch = this.pendingHits;
+    this.pendingHits = new Map();
+    this.flushScheduled = false;
+    if (this.closed) return;
+    const now = (this.options.now ?? Date.now)();
+    for (const [key, hits] of batch) await this.one.hit.run({ key, hits, now });
+  }
+
+  /** Flushes hit counts; later ones are dropped (call before closing the database). */
+  async close(): Promise<void> {
+    await this.flushHits();
+    this.closed = true;
+  }
+
+  private async bytesOf(row: { png?: Uint8Array | null; blobKey?: string | null }): Promise<Uint8Array | null> {
+    if (row.png) return row.png;
+    return row.blobKey ? this.blobs.get(row.blobKey) : null;
+  }
+}

@@ -1,0 +1,75 @@
+import { AuroraInputError } from '@aurora-edge/model';
+import type { ErrorBody } from '@aurora-edge/protocol';
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ZodError } from 'zod';
+
+/**
+ * The gateway's one error class: an HTTP status, a stable machine code, the request field at
+ * fault (when there is one), extra headers (Retry-After) and the underlying cause.
+ */
+export class EdgeError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly options: { field?: string; cause?: unknown; headers?: Record<string, string> } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'EdgeError';
+  }
+
+  get field(): string | undefined {
+    return this.options.field;
+  }
+
+  static badRequest(field: string, message: string): EdgeError {
+    return new EdgeError(400, 'invalid_request', `${field}: ${message}`, { field });
+  }
+
+  static notFound(code: string, message: string): EdgeError {
+    return new EdgeError(404, code, message);
+  }
+
+  /** A zod failure: the first issue's path is the field; every issue is listed in the message. */
+  static fromZod(error: ZodError, target: string): EdgeError {
+    const whole = target === 'json' ? 'body' : target;
+    const fieldOf = (path: PropertyKey[]) => (path.length ? path.map(String).join('.') : whole);
+    const [first] = error.issues;
+    const message = error.issues.map((i) => `${fieldOf(i.path)}: ${i.message}`).join('; ');
+    return new EdgeError(400, 'invalid_request', message, { field: fieldOf(first?.path ?? []), cause: error });
+  }
+}
+
+/** What a thrown HTTPException from Hono's own middleware means to a client. */
+function fromHttpException(e: HTTPException): EdgeError {
+  if (e.status === 413) return new EdgeError(413, 'payload_too_large', 'request body is over the size limit', { field: 'body', cause: e });
+  if (e.status === 415) return new EdgeError(415, 'unsupported_media_type', 'send the body as application/json', { field: 'body', cause: e });
+  if (/malformed json/i.test(e.message)) return new EdgeError(400, 'invalid_json', 'request body is not valid JSON', { field: 'body', cause: e });
+  return new EdgeError(e.status as ContentfulStatusCode, 'http_error', e.message || 'request failed', { cause: e });
+}
+
+export function toEdgeError(error: unknown): EdgeError {
+  if (error instanceof EdgeError) return error;
+  if (error instanceof AuroraInputError) return new EdgeError(400, 'invalid_request', error.message, { field: error.field, cause: error });
+  if (error instanceof HTTPException) return fromHttpException(error);
+  const detail = error instanceof Error ? error.message : String(error);
+  return new EdgeError(500, 'internal_error', `internal error: ${detail}`, { cause: error });
+}
+
+export function errorBody(e: EdgeError): ErrorBody {
+  return { error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } };
+}
+
+/** The app's onError: every failure leaves as `{ error: { code, message, field? } }`. */
+export function onError(log: (message: string, error?: unknown) => void) {
+  return (error: unknown, c: Context) => {
+    const e = toEdgeError(error);
+    // Unexpected failures with their cause; an expected 5xx (no runner, ...) as one line.
+    if (e.status === 500) log(`${c.req.method} ${c.req.path} -> ${e.status} ${e.code}`, e.cause ?? e);
+    else if (e.status > 500) log(`${c.req.method} ${c.req.path} -> ${e.status} ${e.code}: ${e.message}`);
+    for (const [k, v] of Object.entries(e.options.headers ?? {})) c.header(k, v);
+    return c.json(errorBody(e), e.status);
+  };
+}

@@ -1,0 +1,183 @@
+import { MAX_SEED, sha256Hex } from '@aurora-edge/model';
+import type { RunnerItem } from '@aurora-edge/protocol';
+import { base64ToBytes } from '../base64.ts';
+import { cacheKey, normalisePrompt } from '../cache/key.ts';
+import type { ImageStore, ImageToStore } from '../cache/store.ts';
+import { EdgeError } from '../errors.ts';
+import { NoRunnerError, type RunnerPool } from '../runners/pool.ts';
+import type { ModelEntry, ModelRegistry } from './models.ts';
+import { SingleFlight } from './single-flight.ts';
+
+export type Route = 'cache' | 'wasm' | 'runner';
+export type CacheMode = 'use' | 'refresh' | 'only';
+
+export interface GenerationInput {
+  readonly prompt: string;
+  readonly n: number;
+  readonly seed?: number;
+  readonly psi?: number;
+  readonly model?: string;
+  readonly size?: string;
+  readonly cache: CacheMode;
+  /** Whether the caller needs the PNG bytes (b64_json) or only ids (url). */
+  readonly withPng: boolean;
+  /** Runs work after the response (hit counting): ctx.waitUntil on Workers. */
+  readonly defer: (work: Promise<unknown>) => void;
+}
+
+export interface ImageResult {
+  readonly id: string;
+  readonly seed: number;
+  readonly cached: boolean;
+  readonly route: Route;
+  readonly png?: Uint8Array;
+}
+
+export interface GenerationResult {
+  readonly model: ModelEntry;
+  readonly seed: number;
+  readonly psi: number;
+  readonly images: ImageResult[];
+  /** Routes used, in the order cache, wasm, runner. */
+  readonly routes: Route[];
+}
+
+export interface RoutingConfig {
+  /** Misses in a batch at most this large run in-process (WASM); larger ones go to runners. */
+  readonly wasmMaxBatch: number;
+  /** With no healthy runner, batches up to this size still run in WASM; larger ones get 503. */
+  readonly wasmFallbackMaxBatch: number;
+  /** Retry-After seconds on a 503. */
+  readonly retryAfterS: number;
+}
+
+interface Produced {
+  readonly png: Uint8Array;
+  readonly route: Route;
+}
+
+const ROUTE_ORDER: Route[] = ['cache', 'wasm', 'runner'];
+
+/** A uniformly random first seed such that seed + n - 1 stays a uint32. */
+export function randomSeed(n: number): number {
+  const [r] = crypto.getRandomValues(new Uint32Array(1));
+  return r % (MAX_SEED - n + 2);
+}
+
+/**
+ * A generation request from start to finish: resolve model, seeds and psi; look every image up
+ * in the cache; generate the misses once (identical in-flight work is shared), in WASM when the
+ * batch is small and on GPU runners otherwise; store complete images only.
+ */
+export class GenerationService {
+  private readonly flight = new SingleFlight<Produced>();
+
+  constructor(
+    private readonly models: ModelRegistry,
+    private readonly store: ImageStore,
+    private readonly runners: RunnerPool,
+    private readonly routing: RoutingConfig,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Identical generations in flight right now (for health output and tests). */
+  get inFlight(): number {
+    return this.flight.size;
+  }
+
+  async generate(input: GenerationInput): Promise<GenerationResult> {
+    const model = this.models.resolve(input.model);
+    const size = input.size ?? model.size;
+    if (size !== model.size) throw EdgeError.badRequest('size', `${model.id} makes "${model.size}" images, got "${size}"`);
+    const psi = input.psi ?? model.manifest.sampling.defaultPsi;
+    const seed = input.seed ?? randomSeed(input.n);
+    if (seed + input.n - 1 > MAX_SEED) throw EdgeError.badRequest('seed', `seed + n - 1 must be at most ${MAX_SEED} (seed ${seed}, n ${input.n})`);
+    const prompt = normalisePrompt(input.prompt);
+    if (prompt === '') throw EdgeError.badRequest('prompt', 'is empty once whitespace is removed');
+    await model.checkPrompt(input.prompt);
+
+    const seeds = Array.from({ length: input.n }, (_, i) => seed + i);
+    const keys = seeds.map((s) => cacheKey({ contentHash: model.contentHash, prompt, seed: s, psi, size }));
+    const hits = input.cache === 'refresh' ? new Map() : await this.store.lookup(keys, input.withPng);
+    if (input.cache === 'only' && hits.size < keys.length) {
+      throw new EdgeError(404, 'not_cached', `${keys.length - hits.size} of ${keys.length} images are not cached (cache: "only" never generates)`);
+    }
+    if (hits.size > 0) this.store.recordHits([...hits.keys()], input.defer);
+
+    const seedOf = new Map(keys.map((k, i) => [k, seeds[i]]));
+    const misses = keys.filter((k) => !hits.has(k));
+    const pending = this.flight.join(misses, (fresh) => this.produce(model, input.prompt, prompt, psi, size, fresh, seedOf));
+    const images: ImageResult[] = [];
+    for (const [i, key] of keys.entries()) {
+      const hit = hits.get(key);
+      if (hit) images.push({ id: key, seed: seeds[i], cached: true, route: 'cache', png: hit.png });
+      else {
+        const made = await pending.get(key)!;
+        images.push({ id: key, seed: seeds[i], cached: false, route: made.route, png: made.png });
+      }
+    }
+    const used = new Set(images.map((img) => img.route));
+    return { model, seed, psi, images, routes: ROUTE_ORDER.filter((r) => used.has(r)) };
+  }
+
+  /** Generates the `fresh` keys as one batch and stores them; nothing is stored if any fails. */
+  private async produce(
+    model: ModelEntry,
+    rawPrompt: string,
+    prompt: string,
+    psi: number,
+    size: string,
+    fresh: string[],
+    seedOf: Map<string, number>,
+  ): Promise<Produced[]> {
+    const started = performance.now();
+    const seeds = fresh.map((k) => seedOf.get(k)!);
+    const { pngs, route, runMs } = await this.run(model, rawPrompt, psi, seeds);
+    const generateMs = performance.now() - started;
+    const createdAt = this.now();
+    const rows: ImageToStore[] = fresh.map((key, i) => ({
+      key,
+      model: model.id,
+      contentHash: model.contentHash,
+      prompt,
+      seed: seeds[i],
+      psi,
+      size,
+      png: pngs[i],
+      etag: sha256Hex(pngs[i]),
+      route,
+      generateMs,
+      runMs,
+      createdAt,
+    }));
+    await this.store.save(rows);
+    return pngs.map((png) => ({ png, route }));
+  }
+
+  private async run(model: ModelEntry, prompt: string, psi: number, seeds: number[]): Promise<{ pngs: Uint8Array[]; route: Route; runMs: number | null }> {
+    const { wasmMaxBatch, wasmFallbackMaxBatch, retryAfterS } = this.routing;
+    if (seeds.length > wasmMaxBatch) {
+      const items: RunnerItem[] = seeds.map((seed) => ({ prompt, seed, psi, bundle: model.id }));
+      try {
+        const res = await this.runners.generate(items, model);
+        return { pngs: res.images.map((img) => base64ToBytes(img.pngBase64)), route: 'runner', runMs: res.timings.runMs };
+      } catch (error) {
+        if (!(error instanceof NoRunnerError)) throw error;
+        if (seeds.length > wasmFallbackMaxBatch) {
+          throw new EdgeError(
+            503,
+            'no_runner',
+            `${seeds.length} images need a GPU runner and none is available (${error.message}); batches of at most ${wasmFallbackMaxBatch} still run here`,
+            {
+              cause: error,
+              headers: { 'retry-after': String(retryAfterS) },
+            },
+          );
+        }
+      }
+    }
+    const started = performance.now();
+    const images = await model.wasm.generate(seeds.map((seed) => ({ prompt, seed, psi })));
+    return { pngs: images.map((img) => img.png), route: 'wasm', runMs: performance.now() - started };
+  }
+}

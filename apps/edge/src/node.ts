@@ -1,0 +1,158 @@
+/**
+ * The Node entry: SQLite (better-sqlite3), onnxruntime-web in-process, one local GPU runner child
+ * process (apps/gpu-runner) plus any configured in RUNNERS, served by @hono/node-server.
+ *   npm start                       (repo root) -> this file
+ *   PORT=8787 HOST DATABASE_PATH LOCAL_RUNNER=1 EDGE_BUNDLES, and the shared variables of config.ts
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BundleSource } from '@aurora-edge/model';
+import { ensureDefaultBundle, readBundleDir } from '@aurora-edge/model/node';
+import { type ServerType, serve } from '@hono/node-server';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { createApp } from './app.ts';
+import { assembleDeps } from './assemble.ts';
+import { ConfigError, type EnvVars, intVar, parseEdgeConfig } from './config.ts';
+import type { AppDeps } from './deps.ts';
+import { createDb } from './node/db.ts';
+import { loadOrtWeb } from './node/ort.ts';
+import { type LocalRunner, runnerAvailable, startReadyLocalRunner } from './node/runner-process.ts';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const MIGRATIONS_DIR = path.join(REPO_ROOT, 'migrations');
+
+export interface NodeGateway {
+  readonly url: string;
+  readonly port: number;
+  readonly app: OpenAPIHono;
+  readonly deps: AppDeps;
+  readonly runner: LocalRunner | null;
+  close(): Promise<void>;
+}
+
+export interface NodeGatewayOptions {
+  /** Variables as in process.env (see config.ts and this file's header). */
+  readonly env?: EnvVars;
+  readonly log?: (line: string) => void;
+}
+
+/** Node's stand-in for Workers' ExecutionContext: waitUntil lets the work run and logs a failure. */
+function nodeExecutionContext(log: (line: string) => void) {
+  return {
+    waitUntil: (work: Promise<unknown>) => void work.catch((error) => log(`background work failed: ${(error as Error).message}`)),
+    passThroughOnException: () => undefined,
+    props: {},
+  };
+}
+
+function bundleSources(env: EnvVars): { sources: BundleSource[]; dirs: string[] } {
+  const dirs = String(env.EDGE_BUNDLES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (dirs.length === 0) return { sources: [ensureDefaultBundle().source], dirs: [] };
+  return { sources: dirs.map((d) => readBundleDir(path.resolve(REPO_ROOT, d))), dirs: dirs.map((d) => path.resolve(REPO_ROOT, d)) };
+}
+
+/** Starts the gateway (and its local runner); resolves once it listens and the generators are warm. */
+export async function startNodeGateway(options: NodeGatewayOptions = {}): Promise<NodeGateway> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const problems: string[] = [];
+  const port = intVar(env, 'PORT', 8787, 0, 65535, problems);
+  const wantRunner = String(env.LOCAL_RUNNER ?? '1') !== '0';
+  if (problems.length) throw new ConfigError(problems);
+  parseEdgeConfig(env); // fail fast on a bad variable before starting anything
+
+  const { sources, dirs } = bundleSources(env);
+  const dbPath = String(env.DATABASE_PATH || path.join(REPO_ROOT, '.cache/edge/cache.sqlite'));
+  const { db, close: closeDb } = createDb(dbPath, MIGRATIONS_DIR);
+  const ort = await loadOrtWeb();
+
+  const runnerStarting =
+    wantRunner && runnerAvailable(REPO_ROOT)
+      ? startReadyLocalRunner({ repoRoot: REPO_ROOT, secret: randomBytes(32).toString('hex'), bundles: dirs, log })
+      : null;
+  if (wantRunner && !runnerStarting) log('aurora-edge: apps/gpu-runner is not there; running without a local runner');
+  // The runner starts while onnxruntime-web loads the default bundle here.
+  const preloaded = ort.load(sources[0]);
+  preloaded.catch(() => undefined);
+  const loadPipeline = (source: BundleSource) => (source === sources[0] ? preloaded : ort.load(source));
+  let runner: LocalRunner | null = null;
+  let deps: AppDeps;
+  let app: OpenAPIHono;
+  try {
+    const [, started] = await Promise.all([preloaded, runnerStarting]);
+    runner = started;
+    const config = parseEdgeConfig(env, runner ? [{ url: runner.url, secret: runner.secret }] : []);
+    deps = assembleDeps({
+      runtime: 'node',
+      config,
+      db,
+      bundles: sources,
+      loadPipeline,
+      wasmHeapBytes: ort.watch.heapBytes,
+      log: (message, error) => log(`${message}${error ? ` ${(error as Error)?.stack ?? String(error)}` : ''}`),
+    });
+    app = createApp(deps);
+    await Promise.all([deps.models.default.wasm.warm(), deps.runners.refresh(true)]);
+  } catch (error) {
+    await runnerStarting?.then((r) => r.stop()).catch(() => undefined);
+    closeDb();
+    throw error;
+  }
+
+  const ctx = nodeExecutionContext(log);
+  let server: ServerType;
+  try {
+    server = await new Promise((resolve, reject) => {
+      const s = serve({ fetch: (req) => app.fetch(req, {}, ctx), port, hostname: env.HOST ? String(env.HOST) : undefined }, () => resolve(s));
+      s.once('error', reject);
+    });
+  } catch (error) {
+    await runner?.stop();
+    closeDb();
+    throw error;
+  }
+  const actualPort = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${actualPort}`;
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port: actualPort,
+    app,
+    deps,
+    runner,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await runner?.stop();
+        await deps.store.close();
+        closeDb();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const gateway = await startNodeGateway();
+  const runner = gateway.runner ? `local runner ${gateway.runner.url}` : 'no local runner';
+  console.log(`aurora-edge listening on http://localhost:${gateway.port} (${runner}; ready in ${Math.round(performance.now() - started)} ms)`);
+  const stop = (signal: string) => {
+    console.log(`aurora-edge: ${signal}, shutting down`);
+    gateway.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error) => {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,23 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import type { CacheDb } from '../cache/db.ts';
+import { schema } from '../cache/schema.ts';
+
+/**
+ * Node's createDb(): a SQLite file (or ":memory:") through better-sqlite3, migrated to the latest
+ * /migrations on open. WAL lets readers and the writer overlap; NORMAL sync is durable across
+ * process crashes (a power cut may lose the last commits, which a cache can afford).
+ */
+export function createDb(file: string, migrationsFolder: string): { db: CacheDb; close(): void } {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const sqlite = new Database(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = drizzle(sqlite, { schema });
+  migrate(db, { migrationsFolder });
+  return { db, close: () => sqlite.close() };
+}

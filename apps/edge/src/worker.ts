@@ -1,0 +1,69 @@
+/**
+ * The Workers entry (wrangler.toml `main`): D1 for the cache, onnxruntime-web with the wasm
+ * imported as a module, the aurora-tiny bundle from static assets, GPU runners from vars, PNGs in
+ * D1 rows or (with an IMAGES binding) in R2.
+ * The app is built once per isolate, on the first request.
+ */
+import { type BundleSource, urlBundle } from '@aurora-edge/model';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { ExecutionContext } from 'hono';
+import { createApp } from './app.ts';
+import { assembleDeps } from './assemble.ts';
+import { inlineBlobs, type R2Like, r2Blobs } from './cache/blobs.ts';
+import { parseEdgeConfig } from './config.ts';
+import { createDb } from './worker/db.ts';
+import { loadPipeline, wasmWatch } from './worker/ort.ts';
+
+interface Fetcher {
+  fetch(input: string, init?: RequestInit): Promise<Response>;
+}
+
+export interface WorkerEnv {
+  /** D1 database with /migrations applied. */
+  readonly DB: unknown;
+  /** Static assets: the bundle folder at /<BUNDLE_ID>/ (see scripts/build-worker-assets.ts). */
+  readonly ASSETS?: Fetcher;
+  /** Optional R2 bucket for PNGs (else they live in D1 rows). */
+  readonly IMAGES?: R2Like;
+  readonly BUNDLE_ID?: string;
+  readonly [name: string]: unknown;
+}
+
+async function bundleSource(env: WorkerEnv): Promise<BundleSource> {
+  const id = env.BUNDLE_ID || 'aurora-tiny';
+  if (!env.ASSETS) throw new Error('bind ASSETS: static assets holding the bundle folder');
+  const assets = env.ASSETS;
+  return urlBundle(`https://assets.invalid/${id}/`, (input, init) => assets.fetch(String(input), init));
+}
+
+async function buildApp(env: WorkerEnv): Promise<OpenAPIHono> {
+  const deps = assembleDeps({
+    runtime: 'workerd',
+    config: parseEdgeConfig(env),
+    db: createDb(env.DB),
+    blobs: env.IMAGES ? r2Blobs(env.IMAGES) : inlineBlobs,
+    bundles: [await bundleSource(env)],
+    loadPipeline,
+    wasmHeapBytes: wasmWatch.heapBytes,
+  });
+  return createApp(deps);
+}
+
+let app: Promise<OpenAPIHono> | null = null;
+
+export default {
+  async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
+    app ??= buildApp(env).catch((error) => {
+      app = null;
+      throw error;
+    });
+    let ready: OpenAPIHono;
+    try {
+      ready = await app;
+    } catch (error) {
+      const message = `the gateway could not start: ${(error as Error).message}`;
+      return Response.json({ error: { code: 'startup_failed', message } }, { status: 503, headers: { 'retry-after': '5' } });
+    }
+    return ready.fetch(request, env, ctx);
+  },
+};
