@@ -59,6 +59,9 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
       HOST: '127.0.0.1',
       RUNNER_SHARED_SECRET: options.secret,
       RUNNER_BUNDLES: (options.bundles ?? []).join(','),
+      // The embedded local runner is a CPU default; a GPU host asks for auto or cuda explicitly
+      // (probing CUDA on a CPU-only install prints onnxruntime errors before falling back).
+      RUNNER_EXECUTION_PROVIDER: (options.env ?? process.env).RUNNER_EXECUTION_PROVIDER ?? 'cpu',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
