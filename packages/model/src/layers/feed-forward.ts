@@ -15,6 +15,12 @@ export interface FeedForwardOptions {
   readonly lrMul: number;
   readonly height: number;
   readonly width: number;
+  /**
+   * How the MoE runs its experts: 'sparse' (default) gathers each expert's tokens and runs the
+   * expert on them only; 'dense' runs every expert on every token and selects (E times the
+   * FLOPs; for benchmarks, and for accelerators where gathers cost more than the extra math).
+   */
+  readonly moe?: 'sparse' | 'dense';
 }
 
 /**
@@ -60,6 +66,13 @@ export function feedForward(b: Builder, x: string, w: string, o: FeedForwardOpti
   b.graph.tap(b.squeeze(weight, [2]), `router/${b.prefix}/router_prob`, 'float32', ['batch', T]);
   b.graph.tap(logits, `router/${b.prefix}/router_logits`, 'float32', ['batch', T, E]);
 
+  if (o.moe === 'dense') {
+    // Every expert on every token, then each token keeps its router's choice.
+    const picked = b.unsqueeze(choice, [2]); // [N, T, 1]
+    let out = x;
+    for (let e = 0; e < E; e++) out = b.op('Where', [b.op('Equal', [picked, b.i64(e)]), expert(b.child('net').child(e), x, o), out]);
+    return b.mul(out, weight);
+  }
   const flat = b.reshape(x, [-1, C]);
   const flatChoice = b.reshape(choice, [-1]);
   // Every token is overwritten by its expert; starting from x mirrors the reference's clone.

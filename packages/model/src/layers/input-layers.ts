@@ -73,7 +73,10 @@ export function fourierInput(
 
   const grid = b.f32(fourierGrid(S, o.samplingRate), [1, S, S, 1, 2]);
   const fT = b.unsqueeze(b.transpose(rotated, [0, 2, 1]), [1, 2]); // [N, 1, 1, 2, C]
-  let x = b.squeeze(b.matmul(grid, fT), [3]); // [N, S, S, C]
+  // A broadcast multiply + sum rather than a MatMul: onnxruntime's CPU MatMul splits work by
+  // columns across threads with a batch-dependent summation order, and a sample's image must not
+  // depend on its batch.
+  let x = b.squeeze(b.reduceSum(b.mul(b.unsqueeze(grid, [5]), b.unsqueeze(fT, [3])), [4], true), [3, 4]); // [N, S, S, C]
   x = b.add(x, b.unsqueeze(phases, [1, 2]));
   x = b.sin(b.scale(x, Math.PI * 2));
   x = b.matmul(x, b.transpose(b.div(weight, b.f32(Math.sqrt(C))), [1, 0]));
