@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { unstable_startWorker } from 'wrangler';
+import { insertSql, prepareKey } from '../apps/edge/src/auth/keys.ts';
 import { type LocalRunner, startReadyLocalRunner } from '../apps/edge/src/node/runner-process.ts';
 import { REPO_ROOT } from '../apps/edge/src/node.ts';
 import { gatewayContract } from './support/gateway-contract.ts';
@@ -26,16 +27,20 @@ type Worker = Awaited<ReturnType<typeof unstable_startWorker>>;
 type Bindings = NonNullable<Parameters<typeof unstable_startWorker>[0]['bindings']>;
 
 let dir: string;
+const SITE = 'https://shop.example';
+// Keys as Workers get them: the SQL `aurora keys create --print-sql` prints, run by `wrangler d1 execute`.
+const apiKey = prepareKey({ name: 'workerd', origins: [SITE], rpm: 30 }, Date.now());
+const tightKey = prepareKey({ name: 'workerd-tight', origins: ['*'], rpm: 1 }, Date.now());
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-edge-workerd-'));
   const wrangler = path.join(REPO_ROOT, 'node_modules/wrangler/bin/wrangler.js');
-  const migrate = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', dir], {
-    cwd: REPO_ROOT,
-    env,
-    encoding: 'utf8',
-  });
-  if (migrate.status !== 0) throw new Error(`wrangler d1 migrations apply failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  const d1 = (...args: string[]) => {
+    const run = spawnSync(process.execPath, [wrangler, 'd1', ...args, '--local', '--persist-to', dir], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`wrangler d1 ${args[0]} failed:\n${run.stdout}\n${run.stderr}`);
+  };
+  d1('migrations', 'apply', 'DB');
+  d1('execute', 'DB', '--command', `${insertSql(apiKey.row)} ${insertSql(tightKey.row)}`);
 });
 
 afterAll(() => {
@@ -73,11 +78,15 @@ describe('workerd, D1 rows, one GPU runner', () => {
   gatewayContract('workerd', () => ({ fetch: (p, init) => fetch(`${started.base}${p}`, init) }));
 });
 
-describe('workerd, PNGs in R2', () => {
+describe('workerd, PNGs in R2, AUTH_MODE=keys', () => {
   let started: { worker: Worker; base: string };
 
   beforeAll(async () => {
-    started = await startWorker({ IMAGES: { type: 'r2_bucket', bucket_name: 'aurora-edge-test-images' } });
+    started = await startWorker({
+      IMAGES: { type: 'r2_bucket', bucket_name: 'aurora-edge-test-images' },
+      AUTH_MODE: { type: 'plain_text', value: 'keys' },
+      ANONYMOUS_LOOKUPS: { type: 'plain_text', value: 'true' },
+    });
   });
 
   afterAll(async () => {
@@ -86,7 +95,11 @@ describe('workerd, PNGs in R2', () => {
 
   it('stores, serves and re-serves images through the IMAGES bucket', async () => {
     const post = (body: object) =>
-      fetch(`${started.base}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${started.base}/v1/images/generations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey.secret}` },
+        body: JSON.stringify(body),
+      });
     const body = { prompt: `stored in r2 ${Date.now()}`, seed: 5, response_format: 'b64_json' };
     const first = await post(body);
     expect(first.headers.get('x-aurora-route')).toBe('wasm');
@@ -101,5 +114,55 @@ describe('workerd, PNGs in R2', () => {
     const big = await post({ prompt: 'too big for the edge', n: 8 });
     expect(big.status).toBe(503);
     expect(big.headers.get('retry-after')).toBe('5');
+  });
+
+  it('keys mode: 401 without or with a wrong key, 403 off the allowlist, 429 from the D1 token bucket', async () => {
+    const post = (headers: Record<string, string>, seed: number) =>
+      fetch(`${started.base}/v1/images/generations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ prompt: 'keys on workers', seed }),
+      });
+    const codeOf = async (res: Response) => [res.status, ((await res.json()) as { error: { code: string } }).error.code];
+    expect(await codeOf(await post({}, 1))).toEqual([401, 'api_key_required']);
+    expect(await codeOf(await post({ authorization: `Bearer ak_${'x'.repeat(32)}` }, 1))).toEqual([401, 'invalid_api_key']);
+    const denied = await post({ authorization: `Bearer ${apiKey.secret}`, origin: 'https://evil.example' }, 1);
+    expect(denied.headers.get('access-control-allow-origin')).toBe('*');
+    expect(await codeOf(denied)).toEqual([403, 'origin_not_allowed']);
+    expect((await post({ authorization: `Bearer ${apiKey.secret}`, origin: SITE }, 1)).status).toBe(200);
+    expect((await fetch(`${started.base}/v1/models`)).status).toBe(200); // ANONYMOUS_LOOKUPS
+
+    const tight = { authorization: `Bearer ${tightKey.secret}` };
+    const first = await post(tight, 2);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('ratelimit')).toBe('"key";r=0;t=60');
+    const limited = await post(tight, 3);
+    expect(await codeOf(limited)).toEqual([429, 'rate_limited']);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(50);
+    expect(limited.headers.get('ratelimit-policy')).toBe('"key";q=1;w=60');
+  });
+
+  it('serves the demo page, /embed.js, onnxruntime-web and bundle files from its assets', async () => {
+    const get = (p: string) => fetch(`${started.base}${p}`);
+    const demo = await get('/');
+    expect(await demo.text()).toContain('id="snippet"');
+    const docs = await (await get('/docs')).text();
+    expect(docs).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
+    const embed = await get('/embed.js');
+    expect([embed.status, embed.headers.get('content-type'), embed.headers.get('access-control-allow-origin')]).toEqual([
+      200,
+      'text/javascript; charset=utf-8',
+      '*',
+    ]);
+    const chunk = /import\("\.\/(embed-local-[A-Z0-9]+\.js)"\)/.exec(await embed.text())![1];
+    const local = await get(`/${chunk}`);
+    expect([local.status, local.headers.get('cache-control')]).toEqual([200, 'public, max-age=31536000, immutable']);
+    await local.arrayBuffer();
+    const wasm = await get('/ort/ort-wasm-simd-threaded.wasm');
+    expect([wasm.status, wasm.headers.get('content-type')]).toEqual([200, 'application/wasm']);
+    expect((await wasm.arrayBuffer()).byteLength).toBeGreaterThan(1_000_000);
+    const vocab = await get('/bundles/aurora-tiny/vocab.txt.gz');
+    expect([vocab.status, vocab.headers.get('content-type'), vocab.headers.get('content-encoding')]).toEqual([200, 'application/gzip', null]);
+    expect(new Uint8Array(await vocab.arrayBuffer()).slice(0, 2)).toEqual(new Uint8Array([0x1f, 0x8b]));
   });
 });

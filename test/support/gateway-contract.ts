@@ -160,7 +160,9 @@ export function gatewayContract(name: string, getTarget: () => GatewayTarget): v
       expect(health.wasm_heap_bytes).toBeLessThan(100 * 2 ** 20);
       const doc = await (await t.fetch('/openapi.json')).json();
       expect(doc.paths['/v1/images/generations'].post).toBeTruthy();
-      expect((await t.fetch('/docs')).status).toBe(200);
+      const docs = await t.fetch('/docs');
+      expect(docs.status).toBe(200);
+      expect(await docs.text(), 'the docs page loads nothing from another host').not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
       expect(await (await t.fetch('/')).text()).toContain('<html');
     });
   });

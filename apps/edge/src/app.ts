@@ -2,9 +2,11 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { registerCache } from './api/cache.ts';
 import type { RouteContext } from './api/context.ts';
 import { publicCors } from './api/cors.ts';
+import { registerGallery } from './api/gallery.ts';
 import { registerGenerations } from './api/generations.ts';
 import { registerImages } from './api/images.ts';
 import { registerMeta } from './api/meta.ts';
+import { registerStatic } from './api/static.ts';
 import type { AppDeps } from './deps.ts';
 import { EdgeError, onError } from './errors.ts';
 import { GenerationService } from './generate/service.ts';
@@ -14,7 +16,8 @@ export type { AppDeps } from './deps.ts';
 /**
  * The gateway as a Hono app, the same on every runtime: the entries (node.ts, worker.ts) build
  * `deps` and serve it. Routes: POST /v1/images/generations, GET /v1/images/{id}.png,
- * GET /v1/cache, GET /v1/models, GET /healthz, GET /openapi.json, GET /docs, GET / (demo).
+ * GET /v1/cache, GET /v1/models, GET /v1/gallery, GET /healthz, GET /openapi.json, GET /docs,
+ * GET / (demo), and what embedding pages load: /embed.js, /ort/*, /bundles/<id>/*.
  */
 export function createApp(deps: AppDeps): OpenAPIHono {
   const log = deps.log ?? ((message: string, error?: unknown) => console.error(message, error ?? ''));
@@ -31,9 +34,19 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     throw EdgeError.notFound('not_found', `no route ${c.req.method} ${c.req.path}`);
   });
   app.use('/v1/*', publicCors());
+  // Keys, origin allowlists and auth mode, before any body or query is read; images stay public.
+  app.use('/v1/images/generations', deps.access.guard('generate'));
+  for (const path of ['/v1/cache', '/v1/models', '/v1/gallery']) app.use(path, deps.access.guard('lookup'));
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key (ak_...) from `aurora keys create`',
+  });
   registerGenerations(app, ctx);
   registerImages(app, ctx);
   registerCache(app, ctx);
+  registerGallery(app, ctx);
   registerMeta(app, ctx);
+  registerStatic(app, ctx);
   return app;
 }

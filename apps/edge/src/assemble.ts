@@ -1,9 +1,14 @@
 import type { AuroraPipeline, BundleSource } from '@aurora-edge/model';
+import type { Context } from 'hono';
+import { AccessControl } from './auth/access.ts';
+import { KeyStore } from './auth/keys.ts';
+import { RateLimiter } from './auth/rate-limit.ts';
 import { type BlobStore, inlineBlobs } from './cache/blobs.ts';
 import type { CacheDb } from './cache/db.ts';
+import { RecentImages } from './cache/recent.ts';
 import { ImageStore } from './cache/store.ts';
 import type { EdgeConfig } from './config.ts';
-import type { AppDeps } from './deps.ts';
+import type { AppDeps, StaticReader } from './deps.ts';
 import { ModelEntry, ModelRegistry } from './generate/models.ts';
 import { demoPage } from './pages/demo.ts';
 import { RunnerPool } from './runners/pool.ts';
@@ -19,6 +24,10 @@ export interface RuntimeParts {
   readonly loadPipeline: (source: BundleSource) => Promise<AuroraPipeline>;
   readonly wasmHeapBytes: () => number;
   readonly fetch?: typeof fetch;
+  /** The client address this runtime trusts for a request (Node: the socket peer; Workers: CF-Connecting-IP). */
+  readonly clientIp?: (c: Context) => string | undefined;
+  /** Static files (embed script, onnxruntime-web, bundles); none by default. */
+  readonly staticFiles?: StaticReader;
   readonly log?: (message: string, error?: unknown) => void;
 }
 
@@ -34,6 +43,9 @@ export function assembleDeps(parts: RuntimeParts): AppDeps {
     publicUrl: config.publicUrl,
     wasmHeapBytes: parts.wasmHeapBytes,
     demoPage,
+    access: new AccessControl(config.auth, new KeyStore(parts.db), new RateLimiter(parts.db), parts.clientIp, config.publicUrl),
+    gallery: config.auth.gallery ? new RecentImages(parts.db) : null,
+    staticFiles: parts.staticFiles ?? (async () => null),
     log: parts.log,
   };
 }

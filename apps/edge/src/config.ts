@@ -9,6 +9,26 @@ export interface EdgeConfig {
   readonly runnerTimeoutMs: number;
   readonly maxBodyBytes: number;
   readonly publicUrl?: string;
+  readonly auth: AuthConfig;
+}
+
+/**
+ * Who may call what. `open`: no key needed (anonymous generation limited per IP); `keys`:
+ * generation needs a key, lookups too unless `anonymousLookups`. A key that is sent is always
+ * checked (401/403), in either mode.
+ */
+export interface AuthConfig {
+  readonly mode: 'open' | 'keys';
+  /** keys mode: GET /v1/cache, /v1/models and /v1/gallery without a key. */
+  readonly anonymousLookups: boolean;
+  /** Generation requests per minute per client IP without a key (open mode); 0: no limit. */
+  readonly anonRpm: number;
+  /** Generation requests per minute per client IP with a key, on top of the key's own rpm; 0: off. */
+  readonly ipRpm: number;
+  /** How many proxies of ours append to X-Forwarded-For (0: ignore the header). */
+  readonly trustProxy: number;
+  /** Whether GET /v1/gallery lists recent images (their prompts are visible to whoever may look up). */
+  readonly gallery: boolean;
 }
 
 export class ConfigError extends Error {
@@ -32,6 +52,30 @@ export function intVar(env: EnvVars, name: string, fallback: number, min: number
   return Number(text);
 }
 
+/** Reads a boolean variable (true/1/yes/on, false/0/no/off); an empty or absent one takes the default. */
+export function boolVar(env: EnvVars, name: string, fallback: boolean, problems: string[]): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  const text = String(raw).trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(text)) return true;
+  if (['false', '0', 'no', 'off'].includes(text)) return false;
+  problems.push(`${name}=${JSON.stringify(raw)}: must be true or false`);
+  return fallback;
+}
+
+function parseAuth(env: EnvVars, problems: string[]): AuthConfig {
+  const mode = String(env.AUTH_MODE ?? '').trim() || 'open';
+  if (mode !== 'open' && mode !== 'keys') problems.push(`AUTH_MODE=${JSON.stringify(env.AUTH_MODE)}: must be "open" or "keys"`);
+  return {
+    mode: mode === 'keys' ? 'keys' : 'open',
+    anonymousLookups: boolVar(env, 'ANONYMOUS_LOOKUPS', false, problems),
+    anonRpm: intVar(env, 'ANON_RPM', 30, 0, 100_000, problems),
+    ipRpm: intVar(env, 'IP_RPM', 0, 0, 100_000, problems),
+    trustProxy: intVar(env, 'TRUST_PROXY', 0, 0, 10, problems),
+    gallery: boolVar(env, 'GALLERY', true, problems),
+  };
+}
+
 /**
  * Variables (all optional):
  *   WASM_MAX_BATCH (2)           misses in a batch up to this run in-process, larger go to runners
@@ -43,6 +87,12 @@ export function intVar(env: EnvVars, name: string, fallback: number, min: number
  *   RETRY_AFTER_S (5)            Retry-After on 503
  *   MAX_BODY_BYTES (16384)       larger request bodies get 413
  *   PUBLIC_URL                   base of image URLs in responses (default: the request's origin)
+ *   AUTH_MODE (open)             open: no key needed; keys: generation needs an API key
+ *   ANONYMOUS_LOOKUPS (false)    keys mode: GET /v1/cache, /v1/models, /v1/gallery without a key
+ *   ANON_RPM (30)                generation requests per minute per IP without a key (0: no limit)
+ *   IP_RPM (0)                   generation requests per minute per IP with a key, besides the key's rpm (0: off)
+ *   TRUST_PROXY (0)              proxies of ours in front that append to X-Forwarded-For (0: ignore it)
+ *   GALLERY (true)               false: GET /v1/gallery answers 404
  */
 export function parseEdgeConfig(env: EnvVars, extraRunners: readonly RunnerEndpoint[] = []): EdgeConfig {
   const problems: string[] = [];
@@ -66,6 +116,7 @@ export function parseEdgeConfig(env: EnvVars, extraRunners: readonly RunnerEndpo
     runnerTimeoutMs: intVar(env, 'RUNNER_TIMEOUT_MS', 120_000, 100, 3_600_000, problems),
     maxBodyBytes: intVar(env, 'MAX_BODY_BYTES', 16_384, 1_024, 1 << 20, problems),
     publicUrl,
+    auth: parseAuth(env, problems),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

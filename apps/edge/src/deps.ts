@@ -1,3 +1,5 @@
+import type { AccessControl } from './auth/access.ts';
+import type { RecentImages } from './cache/recent.ts';
 import type { ImageStore } from './cache/store.ts';
 import type { ModelRegistry } from './generate/models.ts';
 import type { RoutingConfig } from './generate/service.ts';
@@ -19,5 +21,21 @@ export interface AppDeps {
   readonly runtime: string;
   /** The demo page at /. */
   readonly demoPage: () => string;
+  /** API keys, origin allowlists, auth mode and rate limits. */
+  readonly access: AccessControl;
+  /** Recent cache entries for GET /v1/gallery (null: the gallery is off). */
+  readonly gallery: RecentImages | null;
+  /** The runtime's static files: `embed/<name>`, `ort/<name>`, `bundles/<id>/<name>`. */
+  readonly staticFiles: StaticReader;
   readonly log?: (message: string, error?: unknown) => void;
 }
+
+/** A static file: its bytes or a stream, with its size and a validator when the runtime knows them. */
+export interface StaticFile {
+  readonly body: ReadableStream<Uint8Array> | Uint8Array;
+  readonly size?: number;
+  readonly etag?: string;
+}
+
+/** Reads one of the gateway's static files; null when there is none. Each runtime entry provides one. */
+export type StaticReader = (path: string) => Promise<StaticFile | null>;

@@ -32,6 +32,14 @@ export class EdgeError extends Error {
     return new EdgeError(404, code, message);
   }
 
+  /** The cache database is locked by another writer (SQLITE_BUSY / D1's "database is locked"): retry soon. */
+  static databaseBusy(retryAfterS: number, cause?: unknown): EdgeError {
+    return new EdgeError(503, 'database_busy', 'the image cache database is busy; nothing was stored, try again shortly', {
+      cause,
+      headers: { 'retry-after': String(retryAfterS) },
+    });
+  }
+
   /** A zod failure: the first issue's path is the field; every issue is listed in the message. */
   static fromZod(error: ZodError, target: string): EdgeError {
     const whole = target === 'json' ? 'body' : target;
@@ -50,12 +58,38 @@ function fromHttpException(e: HTTPException): EdgeError {
   return new EdgeError(e.status as ContentfulStatusCode, 'http_error', e.message || 'request failed', { cause: e });
 }
 
+/** Retry-After for a busy database when the caller has no configured value. */
+const BUSY_RETRY_AFTER_S = 1;
+
+/** SQLITE_BUSY / SQLITE_LOCKED (and their extended codes) anywhere in the cause chain (drizzle wraps driver errors). */
+export function isDatabaseBusy(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code)) return true;
+    // A query error's message holds the bound parameters (user text): only its cause's counts.
+    if (!('query' in e) && /\bSQLITE_(BUSY|LOCKED)\b|database is locked|database table is locked/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * The message of an unexpected error, without what only the server should see: drizzle's query
+ * errors carry the SQL and every bound parameter (a PNG's bytes among them), so their driver
+ * cause speaks for them.
+ */
+function detailOf(error: unknown): string {
+  let e = error;
+  if (e instanceof Error && 'query' in e && 'params' in e && e.cause !== undefined) e = e.cause;
+  const text = e instanceof Error ? e.message : String(e);
+  return text.length > 300 ? `${text.slice(0, 300)}...` : text;
+}
+
 export function toEdgeError(error: unknown): EdgeError {
   if (error instanceof EdgeError) return error;
   if (error instanceof AuroraInputError) return new EdgeError(400, 'invalid_request', error.message, { field: error.field, cause: error });
   if (error instanceof HTTPException) return fromHttpException(error);
-  const detail = error instanceof Error ? error.message : String(error);
-  return new EdgeError(500, 'internal_error', `internal error: ${detail}`, { cause: error });
+  if (isDatabaseBusy(error)) return EdgeError.databaseBusy(BUSY_RETRY_AFTER_S, error);
+  return new EdgeError(500, 'internal_error', `internal error: ${detailOf(error)}`, { cause: error });
 }
 
 export function errorBody(e: EdgeError): ErrorBody {

@@ -3,14 +3,18 @@
  * process (apps/gpu-runner) plus any configured in RUNNERS, served by @hono/node-server.
  *   npm start                       (repo root) -> this file
  *   PORT=8787 HOST DATABASE_PATH LOCAL_RUNNER=1 EDGE_BUNDLES, and the shared variables of config.ts
+ * It also builds the <aurora-image> script (buildEmbed) into a temporary folder and serves it.
  */
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BundleSource } from '@aurora-edge/model';
+import { buildEmbed } from '@aurora-edge/embed/build';
 import { ensureDefaultBundle, readBundleDir } from '@aurora-edge/model/node';
-import { type ServerType, serve } from '@hono/node-server';
+import { type HttpBindings, type ServerType, serve } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { createApp } from './app.ts';
 import { assembleDeps } from './assemble.ts';
@@ -18,10 +22,11 @@ import { ConfigError, type EnvVars, intVar, parseEdgeConfig } from './config.ts'
 import type { AppDeps } from './deps.ts';
 import { createDb } from './node/db.ts';
 import { loadOrtWeb } from './node/ort.ts';
+import { databasePath, MIGRATIONS_DIR, REPO_ROOT } from './node/paths.ts';
 import { type LocalRunner, runnerAvailable, startReadyLocalRunner } from './node/runner-process.ts';
+import { nodeStaticFiles, ortDistDir } from './node/static.ts';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const MIGRATIONS_DIR = path.join(REPO_ROOT, 'migrations');
+export { MIGRATIONS_DIR, REPO_ROOT } from './node/paths.ts';
 
 export interface NodeGateway {
   readonly url: string;
@@ -67,8 +72,15 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   parseEdgeConfig(env); // fail fast on a bad variable before starting anything
 
   const { sources, dirs } = bundleSources(env);
-  const dbPath = String(env.DATABASE_PATH || path.join(REPO_ROOT, '.cache/edge/cache.sqlite'));
-  const { db, close: closeDb } = createDb(dbPath, MIGRATIONS_DIR);
+  const { db, close: closeDb } = createDb(databasePath(env), MIGRATIONS_DIR);
+  // The embed script is built per gateway (a quarter second), so concurrent gateways never share a folder.
+  const embedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-embed-'));
+  const embedBuilt = buildEmbed(embedDir);
+  embedBuilt.catch(() => undefined);
+  const cleanUp = () => {
+    closeDb();
+    fs.rmSync(embedDir, { recursive: true, force: true });
+  };
   const ort = await loadOrtWeb();
 
   const runnerStarting =
@@ -84,7 +96,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   let deps: AppDeps;
   let app: OpenAPIHono;
   try {
-    const [, started] = await Promise.all([preloaded, runnerStarting]);
+    const [, started] = await Promise.all([preloaded, runnerStarting, embedBuilt]);
     runner = started;
     const config = parseEdgeConfig(env, runner ? [{ url: runner.url, secret: runner.secret }] : []);
     deps = assembleDeps({
@@ -94,13 +106,16 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
       bundles: sources,
       loadPipeline,
       wasmHeapBytes: ort.watch.heapBytes,
+      // The socket's peer (X-Forwarded-For only with TRUST_PROXY, in the shared code).
+      clientIp: (c) => (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.remoteAddress,
+      staticFiles: nodeStaticFiles(embedDir, ortDistDir(), sources),
       log: (message, error) => log(`${message}${error ? ` ${(error as Error)?.stack ?? String(error)}` : ''}`),
     });
     app = createApp(deps);
     await Promise.all([deps.models.default.wasm.warm(), deps.runners.refresh(true)]);
   } catch (error) {
     await runnerStarting?.then((r) => r.stop()).catch(() => undefined);
-    closeDb();
+    cleanUp();
     throw error;
   }
 
@@ -108,12 +123,12 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   let server: ServerType;
   try {
     server = await new Promise((resolve, reject) => {
-      const s = serve({ fetch: (req) => app.fetch(req, {}, ctx), port, hostname: env.HOST ? String(env.HOST) : undefined }, () => resolve(s));
+      const s = serve({ fetch: (req, bindings) => app.fetch(req, bindings, ctx), port, hostname: env.HOST ? String(env.HOST) : undefined }, () => resolve(s));
       s.once('error', reject);
     });
   } catch (error) {
     await runner?.stop();
-    closeDb();
+    cleanUp();
     throw error;
   }
   const actualPort = (server.address() as AddressInfo).port;
@@ -130,7 +145,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await runner?.stop();
         await deps.store.close();
-        closeDb();
+        cleanUp();
       })();
       return closing;
     },

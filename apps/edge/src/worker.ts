@@ -13,6 +13,7 @@ import { inlineBlobs, type R2Like, r2Blobs } from './cache/blobs.ts';
 import { parseEdgeConfig } from './config.ts';
 import { createDb } from './worker/db.ts';
 import { loadPipeline, wasmWatch } from './worker/ort.ts';
+import { assetStaticFiles } from './worker/static.ts';
 
 interface Fetcher {
   fetch(input: string, init?: RequestInit): Promise<Response>;
@@ -21,7 +22,7 @@ interface Fetcher {
 export interface WorkerEnv {
   /** D1 database with /migrations applied. */
   readonly DB: unknown;
-  /** Static assets: the bundle folder at /<BUNDLE_ID>/ (see scripts/build-worker-assets.ts). */
+  /** Static assets: the bundle folder at /<BUNDLE_ID>/, the embed script at /embed/, onnxruntime-web at /ort/ (scripts/build-worker-assets.ts). */
   readonly ASSETS?: Fetcher;
   /** Optional R2 bucket for PNGs (else they live in D1 rows). */
   readonly IMAGES?: R2Like;
@@ -45,6 +46,9 @@ async function buildApp(env: WorkerEnv): Promise<OpenAPIHono> {
     bundles: [await bundleSource(env)],
     loadPipeline,
     wasmHeapBytes: wasmWatch.heapBytes,
+    // Cloudflare sets CF-Connecting-IP to the visitor's address (wrangler dev sets it too).
+    clientIp: (c) => c.req.header('cf-connecting-ip'),
+    staticFiles: assetStaticFiles(env.ASSETS),
   });
   return createApp(deps);
 }

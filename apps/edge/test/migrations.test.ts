@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createDb } from '../src/node/db.ts';
 import { MIGRATIONS_DIR, REPO_ROOT } from '../src/node.ts';
 
 describe('/migrations', () => {
@@ -11,7 +12,7 @@ describe('/migrations', () => {
     try {
       fs.cpSync(MIGRATIONS_DIR, path.join(dir, 'migrations'), { recursive: true });
       const kit = path.join(REPO_ROOT, 'node_modules/.bin/drizzle-kit');
-      const schema = path.join(REPO_ROOT, 'apps/edge/src/cache/schema.ts');
+      const schema = path.join(REPO_ROOT, 'apps/edge/src/schema.ts');
       const run = spawnSync(kit, ['generate', '--dialect', 'sqlite', '--schema', schema, '--out', 'migrations'], { cwd: dir, encoding: 'utf8' });
       expect(run.status, run.stderr).toBe(0);
       expect(fs.readdirSync(path.join(dir, 'migrations')).sort()).toEqual(fs.readdirSync(MIGRATIONS_DIR).sort());
@@ -19,5 +20,13 @@ describe('/migrations', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('the Node migrator creates every table (wrangler d1 migrations apply reads the same files)', () => {
+    const { db, close } = createDb(':memory:', MIGRATIONS_DIR);
+    const rows = db.all<{ name: string }>("select name from sqlite_master where type = 'table' and name not like '\\_%' escape '\\' order by name");
+    close();
+    expect((rows as { name: string }[]).map((r) => r.name)).toEqual(['api_keys', 'images', 'rate_limits']);
+    expect(fs.readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql'))).toEqual(['0000_init.sql', '0001_api_keys.sql']);
   });
 });

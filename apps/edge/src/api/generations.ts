@@ -5,12 +5,18 @@ import { EdgeError } from '../errors.ts';
 import { defer, type EdgeApp, imageUrl, type RouteContext } from './context.ts';
 import { errorSchema, generateBodySchema, generateResponseSchema } from './schemas.ts';
 
+/** An API key, or none (open mode). */
+const OPTIONAL_KEY: Array<Record<string, string[]>> = [{ apiKey: [] }, {}];
 const error = (description: string) => ({ description, content: { 'application/json': { schema: errorSchema } } });
 
 export const generationsRoute = createRoute({
   method: 'post',
   path: '/v1/images/generations',
   summary: 'Generate images from a prompt (OpenAI images API compatible where it makes sense)',
+  description:
+    'Needs an API key (Authorization: Bearer) when the gateway runs with AUTH_MODE=keys. A request that has to generate anything spends one token of the ' +
+    "key's bucket (its rpm), or of the caller IP's bucket without a key; one answered wholly from the cache is free. RateLimit headers come with charged requests.",
+  security: OPTIONAL_KEY,
   request: { body: { required: true, content: { 'application/json': { schema: generateBodySchema } } } },
   responses: {
     200: {
@@ -19,9 +25,12 @@ export const generationsRoute = createRoute({
       content: { 'application/json': { schema: generateResponseSchema } },
     },
     400: error('A bad field (named in error.field)'),
+    401: error('api_key_required (keys mode), invalid_api_key or api_key_revoked'),
+    403: error("origin_not_allowed: the Origin is not on the API key's allowlist"),
     404: error('cache: "only" and not every image is cached'),
     413: error('Body over the size limit'),
     415: error('Body is not JSON'),
+    429: error("rate_limited: the key's (or this IP's) bucket is empty; Retry-After and RateLimit headers say when it refills"),
     503: error('The batch needs a GPU runner and none is available (Retry-After)'),
   },
 });
@@ -52,6 +61,7 @@ export function registerGenerations(app: EdgeApp, { deps, service }: RouteContex
       cache: body.cache,
       withPng: b64,
       defer: defer(c),
+      admit: () => deps.access.admit(c),
     });
     c.header('x-aurora-route', result.routes.join(','));
     return c.json(

@@ -34,7 +34,7 @@ export function registerImages(app: EdgeApp, { deps }: RouteContext): void {
     const etag = await deps.store.etag(id);
     if (etag === null) throw EdgeError.notFound('image_not_found', `no image ${id}`);
     const quoted = `"${etag}"`;
-    const headers = { etag: quoted, 'cache-control': IMMUTABLE };
+    const headers = { etag: quoted, 'cache-control': IMMUTABLE, 'cross-origin-resource-policy': 'cross-origin' };
     if (matchesIfNoneMatch(c.req.header('if-none-match'), quoted)) return c.body(null, 304, headers);
     const image = await deps.store.image(id);
     if (!image?.png) throw EdgeError.notFound('image_not_found', `no image ${id}`);

@@ -1,4 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
+import { docsPage } from '../pages/docs.ts';
 import type { EdgeApp, RouteContext } from './context.ts';
 import { healthSchema, modelListSchema } from './schemas.ts';
 
@@ -16,14 +17,12 @@ const healthRoute = createRoute({
   responses: { 200: { description: 'Alive', content: { 'application/json': { schema: healthSchema } } } },
 });
 
-const DOCS_HTML = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Aurora Edge API</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
-<body><div id="ui"></div>
-<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' });</script>
-<noscript>The API document is at <a href="/openapi.json">/openapi.json</a>.</noscript>
-</body></html>`;
+/** The pages load nothing from elsewhere: the policy makes the browser hold them to it. */
+const PAGE_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'",
+  'x-content-type-options': 'nosniff',
+};
 
 export function registerMeta(app: EdgeApp, { deps, service }: RouteContext): void {
   app.openapi(modelsRoute, (c) =>
@@ -60,14 +59,17 @@ export function registerMeta(app: EdgeApp, { deps, service }: RouteContext): voi
     ),
   );
 
-  app.doc31('/openapi.json', {
+  const docConfig = {
     openapi: '3.1.0',
     info: {
       title: 'Aurora Edge',
       version: '1.0.0',
       description: 'Text-to-image generation (Aurora GAN) at the edge: prompt cache, in-process WASM for small batches, GPU runners for large ones.',
     },
-  });
-  app.get('/docs', (c) => c.html(DOCS_HTML));
-  app.get('/', (c) => c.html(deps.demoPage()));
+  };
+  app.doc31('/openapi.json', docConfig);
+  // Rendered here from the same document (nothing loads from a CDN); built on first request, once every route is registered.
+  let docs: string | null = null;
+  app.get('/docs', (c) => c.html((docs ??= docsPage(app.getOpenAPI31Document(docConfig))), 200, PAGE_HEADERS));
+  app.get('/', (c) => c.html(deps.demoPage(), 200, PAGE_HEADERS));
 }

@@ -79,15 +79,37 @@ export class ImageStore {
 
   /**
    * Stores finished images (inserts, or replaces on refresh; the hit count survives). Blobs are
-   * written before rows, and a row is one statement, so no row ever points at missing bytes.
+   * written before rows, so no row ever points at missing bytes, and the rows of one batch go in
+   * one transaction (D1: one batch; better-sqlite3: one IMMEDIATE transaction), so a failed or
+   * locked write leaves none of them: a request's images are stored all or not at all.
    */
   async save(list: readonly ImageToStore[]): Promise<void> {
     const blobKeys = await Promise.all(list.map((img) => this.blobs.put(img.key, img.png)));
-    for (const [i, { png, ...fields }] of list.entries()) {
+    const upserts = list.map(({ png, ...fields }, i) => {
       const row = { ...fields, png: blobKeys[i] ? null : png, blobKey: blobKeys[i], byteLength: png.byteLength };
       const { key: _key, ...update } = row;
-      await this.db.insert(images).values(row).onConflictDoUpdate({ target: images.key, set: update });
+      return (db: Pick<CacheDb, 'insert'>) => db.insert(images).values(row).onConflictDoUpdate({ target: images.key, set: update });
+    });
+    if (upserts.length === 0) return;
+    if (upserts.length === 1) {
+      await upserts[0](this.db);
+      return;
     }
+    const d1 = this.db as { batch?: (statements: readonly unknown[]) => Promise<unknown> };
+    if (typeof d1.batch === 'function') {
+      await d1.batch.call(
+        this.db,
+        upserts.map((u) => u(this.db)),
+      );
+      return;
+    }
+    // better-sqlite3 is synchronous: its transaction callback must be too.
+    await this.db.transaction(
+      (tx) => {
+        for (const u of upserts) u(tx).run();
+      },
+      { behavior: 'immediate' },
+    );
   }
 
   /**

@@ -3,7 +3,7 @@ import type { RunnerItem } from '@aurora-edge/protocol';
 import { base64ToBytes } from '../base64.ts';
 import { cacheKey, normalisePrompt } from '../cache/key.ts';
 import type { ImageStore, ImageToStore } from '../cache/store.ts';
-import { EdgeError } from '../errors.ts';
+import { EdgeError, isDatabaseBusy } from '../errors.ts';
 import { NoRunnerError, type RunnerPool } from '../runners/pool.ts';
 import type { ModelEntry, ModelRegistry } from './models.ts';
 import { SingleFlight } from './single-flight.ts';
@@ -23,6 +23,11 @@ export interface GenerationInput {
   readonly withPng: boolean;
   /** Runs work after the response (hit counting): ctx.waitUntil on Workers. */
   readonly defer: (work: Promise<unknown>) => void;
+  /**
+   * Called once the cache has been read, before anything is generated, when `misses` (> 0) images
+   * must be made: rate limiting charges here (and throws 429), so cache hits cost nothing.
+   */
+  readonly admit?: (misses: number) => Promise<void>;
 }
 
 export interface ImageResult {
@@ -86,6 +91,16 @@ export class GenerationService {
   }
 
   async generate(input: GenerationInput): Promise<GenerationResult> {
+    try {
+      return await this.serve(input);
+    } catch (error) {
+      // The database locked by another writer (SQLITE_BUSY, D1 "database is locked"): a clean 503
+      // with this gateway's Retry-After. Nothing was stored (a batch's rows go in one transaction).
+      throw !(error instanceof EdgeError) && isDatabaseBusy(error) ? EdgeError.databaseBusy(this.routing.retryAfterS, error) : error;
+    }
+  }
+
+  private async serve(input: GenerationInput): Promise<GenerationResult> {
     const model = this.models.resolve(input.model);
     const size = input.size ?? model.size;
     if (size !== model.size) throw EdgeError.badRequest('size', `${model.id} makes "${model.size}" images, got "${size}"`);
@@ -102,10 +117,11 @@ export class GenerationService {
     if (input.cache === 'only' && hits.size < keys.length) {
       throw new EdgeError(404, 'not_cached', `${keys.length - hits.size} of ${keys.length} images are not cached (cache: "only" never generates)`);
     }
+    const misses = keys.filter((k) => !hits.has(k));
+    if (misses.length > 0) await input.admit?.(misses.length);
     if (hits.size > 0) this.store.recordHits([...hits.keys()], input.defer);
 
     const seedOf = new Map(keys.map((k, i) => [k, seeds[i]]));
-    const misses = keys.filter((k) => !hits.has(k));
     const pending = this.flight.join(misses, (fresh) => this.produce(model, input.prompt, prompt, psi, size, fresh, seedOf));
     const images: ImageResult[] = [];
     for (const [i, key] of keys.entries()) {

@@ -7,16 +7,22 @@ import type { CacheDb } from '../cache/db.ts';
 import { schema } from '../cache/schema.ts';
 
 /**
+ * How long a write waits for another connection's lock before SQLITE_BUSY (then a 503 with
+ * Retry-After). better-sqlite3 is synchronous, so this wait blocks the event loop: keep it short.
+ */
+export const BUSY_TIMEOUT_MS = 250;
+
+/**
  * Node's createDb(): a SQLite file (or ":memory:") through better-sqlite3, migrated to the latest
  * /migrations on open. WAL lets readers and the writer overlap; NORMAL sync is durable across
  * process crashes (a power cut may lose the last commits, which a cache can afford).
  */
-export function createDb(file: string, migrationsFolder: string): { db: CacheDb; close(): void } {
+export function createDb(file: string, migrationsFolder: string, options: { busyTimeoutMs?: number } = {}): { db: CacheDb; close(): void } {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const sqlite = new Database(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? BUSY_TIMEOUT_MS}`);
   const db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder });
   return { db, close: () => sqlite.close() };

@@ -1,6 +1,8 @@
 /**
- * The page at `/`: a minimal form over POST /v1/images/generations. A seam for the real demo page
- * (web component, API keys) to replace: the app only calls `demoPage()`.
+ * The page at `/`, the same on Node and Workers: a form over the public API (prompt, seed, psi,
+ * n, an optional API key), the images with their route and cached flags, the recent cache entries
+ * (GET /v1/gallery) and a copy-paste <aurora-image> snippet for the current settings. One
+ * self-contained document: no framework, nothing loaded from anywhere but this gateway.
  */
 export function demoPage(): string {
   return `<!doctype html>
@@ -10,41 +12,149 @@ export function demoPage(): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Aurora Edge</title>
 <style>
-  body { font: 16px/1.4 system-ui, sans-serif; max-width: 44rem; margin: 2rem auto; padding: 0 1rem; }
-  form { display: flex; gap: .5rem; flex-wrap: wrap; }
-  input[name=prompt] { flex: 1 1 20rem; padding: .4rem; }
-  #out img { width: 128px; height: 128px; image-rendering: pixelated; margin: 4px; border: 1px solid #ccc; }
-  #status { color: #555; min-height: 1.4em; }
+  body { font: 16px/1.45 system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+  form { display: grid; grid-template-columns: 7rem 1fr; gap: .5rem .75rem; align-items: center; }
+  form input[type=text], form input[type=password] { padding: .35rem; }
+  form .row { display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }
+  button { padding: .4rem 1rem; cursor: pointer; }
+  .hint { color: #666; font-size: 13px; }
+  #status { min-height: 1.5em; color: #444; }
+  #status.error { color: #b00020; }
+  .grid { display: flex; flex-wrap: wrap; gap: 8px; }
+  figure { margin: 0; width: 136px; font-size: 12px; color: #555; }
+  figure img { width: 128px; height: 128px; image-rendering: pixelated; border: 1px solid #ccc; display: block; background: #f4f4f4; }
+  figure figcaption { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+  #gallery figure { cursor: pointer; }
+  pre { background: #f6f6f6; padding: .75rem; overflow-x: auto; font-size: 13px; white-space: pre-wrap; word-break: break-all; }
 </style>
 </head>
 <body>
 <h1>Aurora Edge</h1>
-<p>Text to 64x64 image in one forward pass. <a href="/docs">API docs</a> · <a href="/openapi.json">OpenAPI</a> · <a href="/v1/models">models</a></p>
+<p>Text to a 64x64 image in one forward pass of the Aurora GAN. <a href="/docs">API docs</a> · <a href="/openapi.json">OpenAPI</a></p>
 <form id="f">
-  <input name="prompt" value="a red apple on a wooden table" maxlength="1000" required aria-label="prompt">
-  <label>n <input name="n" type="number" min="1" max="16" value="4" style="width:4em"></label>
-  <label>seed <input name="seed" type="number" min="0" placeholder="random" style="width:8em"></label>
-  <button>Generate</button>
+  <label for="prompt">Prompt</label>
+  <input id="prompt" name="prompt" type="text" value="a red apple on a wooden table" maxlength="1000" required>
+  <label for="seed">Seed</label>
+  <div class="row"><input id="seed" name="seed" type="number" min="0" max="4294967295" placeholder="random" style="width:9em">
+    <label for="n">n</label> <input id="n" name="n" type="number" min="1" max="16" value="4" style="width:4em"></div>
+  <label for="psi">Truncation ψ</label>
+  <div class="row"><input id="psi" name="psi" type="range" min="0" max="1" step="0.05" value="0.7"> <output id="psi-value" for="psi">0.7</output>
+    <span class="hint">lower: closer to the prompt's typical image; 1: no truncation</span></div>
+  <label for="key">API key</label>
+  <div class="row"><input id="key" name="key" type="password" placeholder="ak_... (optional)" autocomplete="off" style="flex:1">
+    <span class="hint">needed when the gateway runs with AUTH_MODE=keys; kept in this browser only</span></div>
+  <span></span><div><button id="generate" type="submit">Generate</button></div>
 </form>
-<p id="status"></p>
-<div id="out"></div>
+<p id="status" role="status"></p>
+<div id="results" class="grid"></div>
+
+<h2>Embed it</h2>
+<p class="hint">One script tag and the element, on any page whose origin the key allows (<code>mode="local"</code> generates in the visitor's browser).</p>
+<pre id="snippet"></pre>
+<button id="copy" type="button">Copy</button> <span id="copied" class="hint"></span>
+
+<h2>Recent</h2>
+<div id="gallery" class="grid"><span class="hint">nothing cached yet</span></div>
+
 <script type="module">
-const f = document.getElementById('f');
-const status = document.getElementById('status');
-const out = document.getElementById('out');
-f.addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const d = new FormData(f);
-  const body = { prompt: d.get('prompt'), n: Number(d.get('n')) };
-  if (d.get('seed') !== '') body.seed = Number(d.get('seed'));
-  status.textContent = 'generating...';
-  const t = performance.now();
-  const res = await fetch('/v1/images/generations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const json = await res.json();
-  if (!res.ok) { status.textContent = json.error.message; return; }
-  status.textContent = 'route ' + res.headers.get('x-aurora-route') + ', seed ' + json.seed + ', ' + Math.round(performance.now() - t) + ' ms';
-  out.replaceChildren(...json.data.map((img) => Object.assign(document.createElement('img'), { src: img.url, title: 'seed ' + img.seed + (img.cached ? ' (cached)' : ''), alt: 'seed ' + img.seed })));
+const $ = (id) => document.getElementById(id);
+const form = $('f');
+const status = $('status');
+const stored = localStorage.getItem('aurora-key');
+if (stored) $('key').value = stored;
+let lastSeed = null;
+
+const headers = (json) => {
+  const h = json ? { 'content-type': 'application/json' } : {};
+  const key = $('key').value.trim();
+  if (key) h.authorization = 'Bearer ' + key;
+  return h;
+};
+const say = (text, error = false) => { status.textContent = text; status.className = error ? 'error' : ''; };
+const describe = async (res) => {
+  let e = { code: 'http_' + res.status, message: res.statusText };
+  try { e = (await res.json()).error ?? e; } catch {}
+  const retry = res.headers.get('retry-after');
+  return res.status + ' · ' + e.code + ': ' + e.message + (retry ? ' (try again in ' + retry + ' s)' : '');
+};
+const figure = (src, caption, title) => {
+  const fig = document.createElement('figure');
+  const img = Object.assign(document.createElement('img'), { src, alt: title, title, width: 128, height: 128 });
+  const cap = document.createElement('figcaption');
+  cap.textContent = caption;
+  fig.append(img, cap);
+  return fig;
+};
+const attr = (s) => String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+
+function snippet() {
+  const seed = $('seed').value !== '' ? $('seed').value : lastSeed;
+  const key = $('key').value.trim();
+  const attrs = ['prompt="' + attr($('prompt').value) + '"'];
+  if (seed !== null && seed !== '') attrs.push('seed="' + seed + '"');
+  attrs.push('psi="' + $('psi').value + '"');
+  if (key) attrs.push('key="' + attr(key) + '"');
+  $('snippet').textContent = '<script type="module" src="' + location.origin + '/embed.js"></' + 'script>\\n<aurora-image ' + attrs.join(' ') + '></aurora-image>';
+}
+
+async function gallery() {
+  const res = await fetch('/v1/gallery?limit=12', { headers: headers(false) });
+  if (!res.ok) return;
+  const { data } = await res.json();
+  if (data.length === 0) return;
+  $('gallery').replaceChildren(...data.map((item) => {
+    const fig = figure(item.url, item.prompt, item.prompt + ' (seed ' + item.seed + ', ψ ' + item.truncation_psi + ')');
+    fig.addEventListener('click', () => {
+      $('prompt').value = item.prompt;
+      $('seed').value = item.seed;
+      $('psi').value = item.truncation_psi;
+      $('psi-value').textContent = item.truncation_psi;
+      snippet();
+    });
+    return fig;
+  }));
+}
+
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const key = $('key').value.trim();
+  if (key) localStorage.setItem('aurora-key', key); else localStorage.removeItem('aurora-key');
+  const body = { prompt: $('prompt').value, n: Number($('n').value || 1), truncation_psi: Number($('psi').value) };
+  if ($('seed').value !== '') body.seed = Number($('seed').value);
+  say('generating…');
+  $('generate').disabled = true;
+  const started = performance.now();
+  try {
+    const res = await fetch('/v1/images/generations', { method: 'POST', headers: headers(true), body: JSON.stringify(body) });
+    if (!res.ok) return say(await describe(res), true);
+    const json = await res.json();
+    lastSeed = json.seed;
+    const left = res.headers.get('ratelimit-remaining');
+    say('route ' + res.headers.get('x-aurora-route') + ' · seed ' + json.seed + ' · ψ ' + json.truncation_psi + ' · ' + Math.round(performance.now() - started) + ' ms' +
+      (left !== null ? ' · ' + left + ' generations left this minute' : ''));
+    $('results').replaceChildren(...json.data.map((img) =>
+      figure(img.url, 'seed ' + img.seed + ' · ' + img.route + (img.cached ? ' · cached' : ' · new'), body.prompt + ' (seed ' + img.seed + ')')));
+    snippet();
+    gallery();
+  } catch (error) {
+    say('network error: ' + error.message, true);
+  } finally {
+    $('generate').disabled = false;
+  }
 });
+$('psi').addEventListener('input', () => { $('psi-value').textContent = $('psi').value; snippet(); });
+for (const id of ['prompt', 'seed', 'key']) $(id).addEventListener('input', snippet);
+$('copy').addEventListener('click', async () => {
+  try { await navigator.clipboard.writeText($('snippet').textContent); $('copied').textContent = 'copied'; }
+  catch { getSelection().selectAllChildren($('snippet')); $('copied').textContent = 'selected: press Ctrl+C'; }
+});
+fetch('/v1/models', { headers: headers(false) }).then((r) => r.ok ? r.json() : null).then((m) => {
+  const psi = m?.data?.[0]?.default_psi;
+  if (typeof psi === 'number' && !form.dataset.touched) { $('psi').value = psi; $('psi-value').textContent = psi; snippet(); }
+}).catch(() => {});
+form.addEventListener('input', () => { form.dataset.touched = '1'; }, { once: true });
+snippet();
+gallery();
 </script>
 </body>
 </html>

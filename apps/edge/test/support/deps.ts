@@ -5,6 +5,7 @@ import { defaultBundlePath, ensureDefaultBundle, readBundleDir } from '@aurora-e
 import { createApp } from '../../src/app.ts';
 import { assembleDeps } from '../../src/assemble.ts';
 import { type EnvVars, parseEdgeConfig } from '../../src/config.ts';
+import type { StaticReader } from '../../src/deps.ts';
 import { createDb } from '../../src/node/db.ts';
 import { MIGRATIONS_DIR } from '../../src/node.ts';
 
@@ -31,7 +32,7 @@ export interface FakeGenerator {
 }
 
 /** The real app over in-memory SQLite and the real bundle, with a fake in-process generator. */
-export function testApp(env: EnvVars = {}, options: { fetch?: typeof fetch } = {}) {
+export function testApp(env: EnvVars = {}, options: { fetch?: typeof fetch; staticFiles?: StaticReader } = {}) {
   const { db, close } = createDb(':memory:', MIGRATIONS_DIR);
   const gen: FakeGenerator = { calls: [], fail: null, gate: null };
   const pipeline = {
@@ -50,6 +51,7 @@ export function testApp(env: EnvVars = {}, options: { fetch?: typeof fetch } = {
     loadPipeline: async () => pipeline,
     wasmHeapBytes: () => 0,
     fetch: options.fetch,
+    staticFiles: options.staticFiles,
     log: () => undefined,
   });
   const app = createApp(deps);

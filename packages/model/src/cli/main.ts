@@ -12,9 +12,37 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import('./convert.ts')).convertCommand,
   },
   inspect: { summary: 'aurora inspect [<bundle-dir>] [--verify] [--json]', load: async () => (await import('./inspect.ts')).inspectCommand },
-  'build-default': { summary: 'aurora build-default [--out <dir>]       (re)build the built-in aurora-tiny bundle', load: async () => (await import('./build-default.ts')).buildDefaultCommand },
-  conform: { summary: 'aurora conform <dir> [--vocab <file>]   check our graphs against reference fixtures', load: async () => (await import('./conform.ts')).conformCommand },
+  'build-default': {
+    summary: 'aurora build-default [--out <dir>]       (re)build the built-in aurora-tiny bundle',
+    load: async () => (await import('./build-default.ts')).buildDefaultCommand,
+  },
+  conform: {
+    summary: 'aurora conform <dir> [--vocab <file>]   check our graphs against reference fixtures',
+    load: async () => (await import('./conform.ts')).conformCommand,
+  },
+  keys: {
+    summary: 'aurora keys create|list|revoke ...          gateway API keys (aurora keys --help)',
+    load: loadKeysCommand,
+  },
 };
+
+/** The gateway app's own command, when it is installed beside this package (never imported statically). */
+async function loadKeysCommand(): Promise<Command> {
+  const specifier = '@aurora-edge/edge/cli';
+  let edge: { keysCommand: Command };
+  try {
+    edge = await import(specifier);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes('@aurora-edge/edge')) {
+      throw new UsageError(
+        '"aurora keys" manages the gateway\'s API keys and needs the gateway app (@aurora-edge/edge): run it in the Aurora Edge repository after npm install',
+      );
+    }
+    throw error;
+  }
+  return edge.keysCommand;
+}
 
 function usage(): string {
   return ['usage: aurora <command> [options]', '', ...Object.values(COMMANDS).map((c) => `  ${c.summary}`)].join('\n');
@@ -41,7 +69,8 @@ main(process.argv.slice(2)).then(
     console.error(`aurora: ${message}`);
     if (process.env.AURORA_DEBUG && error instanceof Error) console.error(error.stack);
     const code = (error as { code?: unknown }).code;
-    const usage = error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
+    // The gateway's commands (loaded from @aurora-edge/edge) have a UsageError class of their own.
+    const usage = error instanceof UsageError || (error as Error)?.name === 'UsageError' || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
     process.exitCode = usage ? 2 : 1;
   },
 );

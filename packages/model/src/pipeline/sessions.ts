@@ -11,6 +11,20 @@ export interface SessionLoadOptions {
   readonly preferPaths?: boolean;
 }
 
+/**
+ * onnxruntime-web keeps the external data of the session being created in ONE map per wasm
+ * instance (one per process or page) and empties it when any creation finishes, so two sessions
+ * with external data created at once (the text encoder and generator of one pipeline, or two
+ * pipelines) fail with "Module.MountedFiles is not available". Such creations therefore run one
+ * at a time.
+ */
+let creating: Promise<unknown> = Promise.resolve();
+function oneAtATime<T>(create: () => Promise<T>): Promise<T> {
+  const run = creating.then(create, create);
+  creating = run.catch(() => undefined);
+  return run;
+}
+
 /** Creates a session for one of the bundle's graphs, with its external data. */
 export async function createGraphSession(
   ort: OrtModule,
@@ -23,6 +37,6 @@ export async function createGraphSession(
   }
   const model = await readVerified(source, graph.graph);
   if (!graph.externalData) return ort.InferenceSession.create(model, options.sessionOptions);
-  const data = await readVerified(source, graph.externalData);
-  return ort.InferenceSession.create(model, { ...options.sessionOptions, externalData: [{ path: graph.externalData, data }] });
+  const externalData = [{ path: graph.externalData, data: await readVerified(source, graph.externalData) }];
+  return oneAtATime(() => ort.InferenceSession.create(model, { ...options.sessionOptions, externalData }));
 }

@@ -1,0 +1,69 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { EdgeError } from '../errors.ts';
+import { type EdgeApp, imageUrl, type RouteContext } from './context.ts';
+import { errorSchema } from './schemas.ts';
+
+export const MAX_GALLERY = 48;
+
+const galleryQuerySchema = z.object({
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(MAX_GALLERY))
+    .optional()
+    .openapi({ description: `How many, 1..${MAX_GALLERY} (default 12).`, example: '12' }),
+});
+
+const galleryItemSchema = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    model: z.string(),
+    prompt: z.string().openapi({ description: 'The normalised prompt.' }),
+    seed: z.number().int(),
+    truncation_psi: z.number(),
+    size: z.string(),
+    route: z.enum(['wasm', 'runner']),
+    created: z.number().int(),
+  })
+  .openapi('GalleryItem');
+
+const galleryRoute = createRoute({
+  method: 'get',
+  path: '/v1/gallery',
+  summary: 'The most recently generated (cached) images, newest first',
+  request: { query: galleryQuerySchema },
+  responses: {
+    200: {
+      description: 'Recent cache entries',
+      content: { 'application/json': { schema: z.object({ object: z.literal('list'), data: z.array(galleryItemSchema) }).openapi('Gallery') } },
+    },
+    401: { description: 'keys mode without anonymous lookups: an API key is needed', content: { 'application/json': { schema: errorSchema } } },
+    404: { description: 'The gallery is turned off (GALLERY=false)', content: { 'application/json': { schema: errorSchema } } },
+  },
+});
+
+export function registerGallery(app: EdgeApp, { deps }: RouteContext): void {
+  app.openapi(galleryRoute, async (c) => {
+    if (!deps.gallery) throw EdgeError.notFound('gallery_disabled', 'this gateway does not list recent images (GALLERY=false)');
+    const rows = await deps.gallery.list(c.req.valid('query').limit ?? 12);
+    return c.json(
+      {
+        object: 'list' as const,
+        data: rows.map((r) => ({
+          id: r.key,
+          url: imageUrl(c, deps, r.key),
+          model: r.model,
+          prompt: r.prompt,
+          seed: r.seed,
+          truncation_psi: r.psi,
+          size: r.size,
+          route: r.route as 'wasm' | 'runner',
+          created: Math.floor(r.createdAt / 1000),
+        })),
+      },
+      200,
+    );
+  });
+}

@@ -1,0 +1,36 @@
+import { desc } from 'drizzle-orm';
+import type { CacheDb } from './db.ts';
+import { images } from './schema.ts';
+
+export interface RecentImage {
+  readonly key: string;
+  readonly model: string;
+  readonly prompt: string;
+  readonly seed: number;
+  readonly psi: number;
+  readonly size: string;
+  readonly route: string;
+  readonly createdAt: number;
+}
+
+/** The newest cache entries (GET /v1/gallery): metadata only, through the created_at index. */
+export class RecentImages {
+  constructor(private readonly db: CacheDb) {}
+
+  async list(limit: number): Promise<RecentImage[]> {
+    return this.db
+      .select({
+        key: images.key,
+        model: images.model,
+        prompt: images.prompt,
+        seed: images.seed,
+        psi: images.psi,
+        size: images.size,
+        route: images.route,
+        createdAt: images.createdAt,
+      })
+      .from(images)
+      .orderBy(desc(images.createdAt), desc(images.key))
+      .limit(limit);
+  }
+}

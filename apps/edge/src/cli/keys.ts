@@ -1,0 +1,131 @@
+/**
+ * `aurora keys create|list|revoke`: API keys in the Node gateway's SQLite database (the same
+ * default file as `npm start`, or DATABASE_PATH, or --db). For Workers, `--print-sql` prints the
+ * statement to run with `wrangler d1 execute` instead of touching a file.
+ */
+import { parseArgs } from 'node:util';
+import { type ApiKey, insertSql, KeyStore, prepareKey, revokeSql } from '../auth/keys.ts';
+import { createDb } from '../node/db.ts';
+import { databasePath, MIGRATIONS_DIR } from '../node/paths.ts';
+
+/** A mistake in the command line: the CLI prints the message alone and exits 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface CliIo {
+  /** Results (stdout). */
+  readonly out: (line: string) => void;
+  /** Notes for the person at the terminal (stderr). */
+  readonly err: (line: string) => void;
+}
+
+const USAGE = `usage:
+  aurora keys create --name <name> --origins <origin,...|*> [--rpm 60] [--db <file>] [--json] [--print-sql]
+  aurora keys list [--db <file>] [--json]
+  aurora keys revoke <key-id> [--db <file>] [--print-sql]`;
+
+const consoleIo: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) };
+
+function withStore<T>(db: string | undefined, work: (store: KeyStore) => Promise<T>): Promise<T> {
+  const opened = createDb(db ?? databasePath(process.env), MIGRATIONS_DIR);
+  return work(new KeyStore(opened.db)).finally(() => opened.close());
+}
+
+const when = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+const describeKey = (k: ApiKey) => `${k.id} "${k.name}" (origins ${k.origins.join(', ')}; ${k.rpm} generation requests/min)`;
+
+export async function keysCommand(args: string[], io: CliIo = consoleIo): Promise<number> {
+  const [sub, ...rest] = args;
+  if (!sub || ['help', '--help', '-h'].includes(sub)) {
+    (sub ? io.out : io.err)(USAGE);
+    return sub ? 0 : 2;
+  }
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      origins: { type: 'string' },
+      rpm: { type: 'string' },
+      db: { type: 'string' },
+      json: { type: 'boolean' },
+      'print-sql': { type: 'boolean' },
+    },
+  });
+  const now = Date.now();
+  if (sub === 'create') {
+    if (positionals.length > 0 || values.name === undefined || values.origins === undefined)
+      throw new UsageError(`keys create needs --name and --origins\n${USAGE}`);
+    const rpm = values.rpm === undefined ? 60 : /^\d+$/.test(values.rpm) ? Number(values.rpm) : Number.NaN;
+    const input = { name: values.name, origins: values.origins.split(',').filter((o) => o.trim() !== ''), rpm };
+    let prepared: ReturnType<typeof prepareKey>;
+    try {
+      prepared = prepareKey(input, now);
+    } catch (error) {
+      throw error instanceof RangeError ? new UsageError(error.message) : error;
+    }
+    const { row, secret, key } = prepared;
+    if (values['print-sql']) {
+      // The SQL alone on stdout (to pipe into a file for `wrangler d1 execute --file`); the secret on stderr.
+      io.out(insertSql(row));
+      io.err(
+        `API key ${describeKey(key)}: secret ${secret}\nShown once; only its sha256 is in the SQL. Apply it with: npx wrangler d1 execute DB --remote --file <that file>`,
+      );
+      return 0;
+    }
+    await withStore(values.db, (store) => store.insertPrepared(row));
+    if (values.json) io.out(JSON.stringify({ ...key, secret }));
+    else {
+      io.out(`Created API key ${describeKey(key)}.`);
+      io.out(`Secret (shown once; only its sha256 is stored):\n\n  ${secret}\n`);
+      io.out(`Send it as "Authorization: Bearer ${secret}", or <aurora-image key="${secret}">.`);
+    }
+    return 0;
+  }
+  if (sub === 'list') {
+    if (positionals.length > 0) throw new UsageError(USAGE);
+    const keys = await withStore(values.db, (store) => store.list());
+    if (values.json) io.out(JSON.stringify(keys));
+    else if (keys.length === 0) io.out('no API keys');
+    else {
+      const rows = keys.map((k) => [
+        k.id,
+        k.name,
+        k.origins.join(','),
+        String(k.rpm),
+        when(k.createdAt),
+        k.revokedAt === null ? 'active' : `revoked ${when(k.revokedAt)}`,
+      ]);
+      const table = [['id', 'name', 'origins', 'rpm', 'created', 'status'], ...rows];
+      const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
+      for (const r of table)
+        io.out(
+          r
+            .map((cell, i) => cell.padEnd(widths[i]))
+            .join('  ')
+            .trimEnd(),
+        );
+    }
+    return 0;
+  }
+  if (sub === 'revoke') {
+    if (positionals.length !== 1) throw new UsageError(`keys revoke takes one key id (see aurora keys list)\n${USAGE}`);
+    const id = positionals[0];
+    if (values['print-sql']) {
+      io.out(revokeSql(id, now));
+      return 0;
+    }
+    const key = await withStore(values.db, (store) => store.revoke(id, now));
+    if (!key) {
+      io.err(`no API key ${id} (see aurora keys list)`);
+      return 1;
+    }
+    io.out(key.revokedAt === now ? `Revoked ${describeKey(key)}.` : `${key.id} was already revoked at ${when(key.revokedAt!)}.`);
+    return 0;
+  }
+  throw new UsageError(`unknown keys command "${sub}"\n${USAGE}`);
+}

@@ -1,0 +1,82 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hashSecret, KeyStore } from '../src/auth/keys.ts';
+import { keysCommand, UsageError } from '../src/cli/keys.ts';
+import { createDb } from '../src/node/db.ts';
+import { MIGRATIONS_DIR, REPO_ROOT } from '../src/node/paths.ts';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-keys-cli-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+async function run(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await keysCommand(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const secretIn = (text: string) => /ak_[0-9A-Za-z]{32}/.exec(text)?.[0];
+
+describe('aurora keys', () => {
+  const db = path.join(dir, 'cache.sqlite');
+
+  it('create prints the secret once, stores only its sha256; list never shows it; revoke marks it', async () => {
+    const created = await run(['create', '--name', 'demo', '--origins', 'http://localhost:5173,HTTPS://Shop.Example/', '--rpm', '30', '--db', db]);
+    expect(created.code).toBe(0);
+    const secret = secretIn(created.out)!;
+    expect(secret).toBeDefined();
+    const id = /key_[0-9A-Za-z]{12}/.exec(created.out)![0];
+
+    const bytes = fs.readFileSync(db).toString('latin1') + (fs.existsSync(`${db}-wal`) ? fs.readFileSync(`${db}-wal`).toString('latin1') : '');
+    expect(bytes).not.toContain(secret);
+    const { db: conn, close } = createDb(db, MIGRATIONS_DIR);
+    const found = await new KeyStore(conn).find(secret);
+    close();
+    expect(found).toMatchObject({ id, name: 'demo', origins: ['http://localhost:5173', 'https://shop.example'], rpm: 30, revokedAt: null });
+    expect(hashSecret(secret)).toMatch(/^[0-9a-f]{64}$/);
+
+    const listed = await run(['list', '--db', db]);
+    expect(listed.out).toMatch(new RegExp(`${id}\\s+demo\\s+http://localhost:5173,https://shop.example\\s+30\\s+\\S+\\s+active`));
+    expect(secretIn(listed.out)).toBeUndefined();
+
+    expect((await run(['revoke', id, '--db', db])).out).toMatch(/^Revoked key_/);
+    expect((await run(['revoke', id, '--db', db])).out).toContain('was already revoked');
+    const json = JSON.parse((await run(['list', '--db', db, '--json'])).out);
+    expect(json).toEqual([expect.objectContaining({ id, revokedAt: expect.any(Number) })]);
+    expect((await run(['revoke', 'key_nope', '--db', db])).code).toBe(1);
+  });
+
+  it('--print-sql writes the INSERT (hash only) to stdout and the secret to stderr, touching no database', async () => {
+    const printed = await run(['create', '--name', "o'brien", '--origins', '*', '--rpm', '5', '--print-sql', '--db', path.join(dir, 'untouched.sqlite')]);
+    const secret = secretIn(printed.err)!;
+    expect(printed.out).toMatch(
+      /^INSERT INTO api_keys \(id, name, key_hash, origins, rpm, created_at, revoked_at\) VALUES \('key_\w{12}', 'o''brien', '[0-9a-f]{64}', '\["\*"\]', 5, \d+, NULL\);$/,
+    );
+    expect(printed.out).toContain(hashSecret(secret));
+    expect(printed.out).not.toContain(secret);
+    expect(fs.existsSync(path.join(dir, 'untouched.sqlite'))).toBe(false);
+    expect((await run(['revoke', 'key_abc', '--print-sql'])).out).toMatch(
+      /^UPDATE api_keys SET revoked_at = \d+ WHERE id = 'key_abc' AND revoked_at IS NULL;$/,
+    );
+  });
+
+  it('refuses bad input as usage errors', async () => {
+    await expect(run(['create', '--name', 'x', '--db', db])).rejects.toThrow(UsageError);
+    await expect(run(['create', '--name', 'x', '--origins', 'https://a.example/path', '--db', db])).rejects.toThrow(/origins/);
+    await expect(run(['create', '--name', 'x', '--origins', '*', '--rpm', '0', '--db', db])).rejects.toThrow(/rpm/);
+    await expect(run(['rotate'])).rejects.toThrow(/unknown keys command/);
+  });
+
+  it('is registered in the aurora CLI (npx aurora keys ...)', () => {
+    const bin = path.join(REPO_ROOT, 'node_modules/.bin/aurora');
+    const res = spawnSync(bin, ['keys', 'create', '--name', 'cli', '--origins', 'http://localhost:5173', '--rpm', '30', '--db', db], { encoding: 'utf8' });
+    expect(res.status, res.stderr).toBe(0);
+    expect(secretIn(res.stdout)).toBeDefined();
+    const bad = spawnSync(bin, ['keys', 'create', '--name', 'cli', '--origins', 'nope', '--db', db], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^aurora: origins: "nope" must be an http\(s\) origin/);
+  });
+});
