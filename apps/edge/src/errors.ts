@@ -104,6 +104,9 @@ export function onError(log: (message: string, error?: unknown) => void) {
     if (e.status === 500) log(`${c.req.method} ${c.req.path} -> ${e.status} ${e.code}`, e.cause ?? e);
     else if (e.status > 500) log(`${c.req.method} ${c.req.path} -> ${e.status} ${e.code}: ${e.message}`);
     for (const [k, v] of Object.entries(e.options.headers ?? {})) c.header(k, v);
+    // A 413 answers before the body is read: the rest of it is still on the wire, so the connection
+    // cannot carry another request (a keep-alive client reusing it would see it reset mid-drain).
+    if (e.status === 413) c.header('connection', 'close');
     return c.json(errorBody(e), e.status);
   };
 }

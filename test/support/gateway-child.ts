@@ -1,0 +1,10 @@
+/**
+ * The Node gateway as a child process for tests that must kill or restart it: configured by the
+ * environment (as `npm start`), prints `LISTENING <url>` once ready, closes cleanly on SIGTERM.
+ *   node --import tsx test/support/gateway-child.ts
+ */
+import { startNodeGateway } from '../../apps/edge/src/node.ts';
+
+const gateway = await startNodeGateway({ log: (line) => process.stderr.write(`${line}\n`) });
+process.once('SIGTERM', () => void gateway.close().then(() => process.exit(0)));
+console.log(`LISTENING ${gateway.url}`);
