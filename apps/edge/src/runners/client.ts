@@ -19,10 +19,19 @@ export class RunnerCallError extends Error {
     readonly runner: string,
     message: string,
     readonly retryable: boolean,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; status?: number },
   ) {
     super(`runner ${runner}: ${message}`, options);
     this.name = 'RunnerCallError';
+    this.status = options?.status;
+  }
+
+  /** The runner's HTTP status, when it answered at all. */
+  readonly status: number | undefined;
+
+  /** A full queue (429) is back-pressure from a healthy runner, not a failure. */
+  get overloaded(): boolean {
+    return this.status === 429;
   }
 }
 
@@ -76,6 +85,6 @@ export class RunnerClient {
     const text = await res.text().catch(() => '');
     // 4xx other than 404/408/429 means the request itself is wrong: no other runner would take it.
     const retryable = res.status >= 500 || res.status === 404 || res.status === 408 || res.status === 429;
-    throw new RunnerCallError(this.url, `${method} /${path} answered ${res.status}: ${text.slice(0, 300)}`, retryable);
+    throw new RunnerCallError(this.url, `${method} /${path} answered ${res.status}: ${text.slice(0, 300)}`, retryable, { status: res.status });
   }
 }

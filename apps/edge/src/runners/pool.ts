@@ -137,7 +137,8 @@ export class RunnerPool {
       } catch (error) {
         if (!(error instanceof RunnerCallError) || !error.retryable) throw error;
         reasons.push(error.message);
-        this.markDown(member, error.message);
+        // A full queue is healthy back-pressure: try the next runner now, but keep this one in rotation.
+        if (!error.overloaded) this.markDown(member, error.message);
       } finally {
         member.inFlight -= items.length;
       }
