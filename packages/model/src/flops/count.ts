@@ -1,3 +1,4 @@
+import { liveNodes } from '../onnx/encode.ts';
 import type { Graph, NodeSpec } from '../onnx/graph.ts';
 
 /**
@@ -72,7 +73,7 @@ export function countFlops(graph: Graph, dims: Record<string, number>, options: 
   let total = 0;
   let matmul = 0;
   let constant = 0;
-  const nodes = liveNodes(graph);
+  const { nodes } = liveNodes(graph);
   // Default NonZero share: a module with E NonZero nodes routes each token to one of E experts.
   const moduleOf = (n: NodeSpec) => n.name.slice(0, n.name.lastIndexOf('.'));
   const nonZeroPerModule = new Map<string, number>();
@@ -100,18 +101,6 @@ export function countFlops(graph: Graph, dims: Record<string, number>, options: 
     byModule.set(module, (byModule.get(module) ?? 0) + flops);
   }
   return { total, matmul, constant, byOp, byModule };
-}
-
-function liveNodes(graph: Graph): NodeSpec[] {
-  const used = new Set(graph.outputs.map((o) => o.name));
-  const live: NodeSpec[] = [];
-  for (let i = graph.nodes.length - 1; i >= 0; i--) {
-    const n = graph.nodes[i];
-    if (!n.outputs.some((o) => used.has(o))) continue;
-    live.push(n);
-    for (const input of n.inputs) used.add(input);
-  }
-  return live.reverse();
 }
 
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);

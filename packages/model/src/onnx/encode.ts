@@ -99,7 +99,7 @@ export function encodeModel(graph: Graph, options: { external?: ExternalDataOpti
  * read. Modules are built whole (their weights are in the checkpoint) even where the forward pass
  * skips them, so unused branches are dropped here.
  */
-function liveNodes(graph: Graph): { nodes: NodeSpec[]; used: Set<string> } {
+export function liveNodes(graph: Graph): { nodes: NodeSpec[]; used: Set<string> } {
   const used = new Set(graph.outputs.map((o) => o.name));
   const live: NodeSpec[] = [];
   for (let i = graph.nodes.length - 1; i >= 0; i--) {
