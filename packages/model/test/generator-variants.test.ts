@@ -31,6 +31,7 @@ const VARIANTS: Record<string, Partial<GeneratorConfigInput>> = {
   'no text-head blocks, no z/text norm': { num_layers_text_enc: 0, normalize_z: false, normalize_text_cond: false },
   'head_dim from channels': { head_dim: null, num_heads: 2 },
   'images only up to 16x16': { ms_training_res: ['4', '8', '16'] },
+  'conv_clamp': { conv_clamp: 0.05 },
 };
 
 describe('every generator code path builds, runs and keeps samples independent', () => {
@@ -55,6 +56,10 @@ describe('every generator code path builds, runs and keeps samples independent',
       let worst = 0;
       for (let i = 0; i < one.length; i++) worst = Math.max(worst, Math.abs(one[i] - data[i]));
       expect(worst).toBeLessThanOrEqual(1e-5);
+      // conv_clamp bounds the toRGB outputs; with skip connections the image sums one per scale.
+      const peak = Math.max(...data.map(Math.abs));
+      if (config.conv_clamp !== null) expect(peak).toBeLessThanOrEqual(config.conv_clamp * config.ms_training_res.length + 1e-6);
+      else expect(peak).toBeGreaterThan(0.2); // so the clamp case above is a real bound
     });
   }
 });

@@ -28,16 +28,16 @@ export function synthesis(b: Builder, wp: string, localText: string, c: Generato
         : constInput(mb.child(0), w, m.inChannels, m.res);
       h = modulatedConv(mb.child(1), start, w, {
         ...common, inChannels: m.inChannels, outChannels: m.outChannels, kernelSize: 3, numKernels: c.num_adaptive_kernels[String(m.res)],
-        activation: 'lrelu', mtm: c.mtm, height: m.res, width: m.res,
+        activation: 'lrelu', mtm: c.mtm, clamp: c.conv_clamp, height: m.res, width: m.res,
       }).y;
     } else if (m.kind === 'conv') {
       ({ y: h, height: size } = residualConvBlock(mb.child(0), h, w, {
         ...common, inChannels: m.inChannels, outChannels: m.outChannels, numKernels: c.num_adaptive_kernels[String(m.res)],
-        upsample: m.upsample, residualGain: c.residual_gain, filterKernel: c.filter_kernel, mtm: m.mtm, height: size, width: size,
+        upsample: m.upsample, residualGain: c.residual_gain, filterKernel: c.filter_kernel, mtm: m.mtm, clamp: c.conv_clamp, height: size, width: size,
       }));
     } else {
       h = residualAttnBlock(mb.child(0), h, w, localText, {
-        ...common, inChannels: m.channels, depth: m.depth, attnGain: c.attn_gain, groups: 32, numHeads: c.num_heads,
+        ...common, inChannels: m.channels, depth: m.depth, attnGain: c.attn_gain, groups: 32, clamp: c.conv_clamp, numHeads: c.num_heads,
         headDim: m.headDim, contextDim: c.context_dim, contextTokens: textTokens, l2: c.l2_attention, tie: c.tie,
         scaleIn: c.scale_in, includeFf: c.include_ff, useWCond: c.use_w_cond, glu: c.glu, numExperts: m.numExperts, height: size, width: size,
       });
@@ -50,7 +50,7 @@ export function synthesis(b: Builder, wp: string, localText: string, c: Generato
     if (res <= lastRes) {
       let y = modulatedConv(b.child(`output_res_${res}x${res}`), h, w, {
         ...common, inChannels: layout.channels(res), outChannels: c.image_channels, kernelSize: 1,
-        numKernels: c.num_adaptive_kernels[String(res)], demodulate: false, activation: 'linear', height: size, width: size,
+        numKernels: c.num_adaptive_kernels[String(res)], demodulate: false, activation: 'linear', clamp: c.conv_clamp, height: size, width: size,
       }).y;
       if (c.final_tanh) y = b.op('Tanh', [y]);
       if (skipFilter && res !== c.init_res) {

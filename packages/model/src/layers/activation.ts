@@ -3,11 +3,15 @@ import { attr } from '../onnx/graph.ts';
 
 export type Activation = 'linear' | 'lrelu';
 
-/** bias_act's activations with their default gains: lrelu uses slope 0.2 and gain sqrt(2). */
-export function applyActivation(b: Builder, x: string, act: Activation): string {
-  if (act === 'linear') return x;
-  const y = b.op('LeakyRelu', [x], { alpha: attr.float(0.2) });
-  return b.scale(y, Math.SQRT2);
+/**
+ * bias_act's activations with their default gains (lrelu: slope 0.2, gain sqrt(2)), then its
+ * optional clamp to [-clamp, clamp] (the reference's conv_clamp).
+ */
+export function applyActivation(b: Builder, x: string, act: Activation, clamp?: number | null): string {
+  let y = x;
+  if (act === 'lrelu') y = b.scale(b.op('LeakyRelu', [x], { alpha: attr.float(0.2) }), Math.SQRT2);
+  if (clamp !== undefined && clamp !== null) y = b.op('Clip', [y, b.f32(-clamp), b.f32(clamp)]);
+  return y;
 }
 
 /** Exact (erf) GELU, as torch.nn.GELU / F.gelu default. */

@@ -14,6 +14,8 @@ export interface ConvOptions {
   readonly wscaleGain?: number;
   readonly lrMul?: number;
   readonly activation?: Activation;
+  /** conv_clamp: clamp the output to [-clamp, clamp]; null/undefined for none. */
+  readonly clamp?: number | null;
   readonly height: number;
   readonly width: number;
 }
@@ -43,5 +45,5 @@ export function conv(b: Builder, x: string, o: ConvOptions): string {
     const bias = b.param('bias', [O], { kind: 'constant', value: 0 });
     y = b.add(y, b.reshape(b.scale(bias, lrMul), [O, 1, 1]));
   }
-  return applyActivation(b, y, o.activation ?? 'linear');
+  return applyActivation(b, y, o.activation ?? 'linear', o.clamp);
 }

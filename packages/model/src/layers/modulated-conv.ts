@@ -21,6 +21,8 @@ export interface ModulatedConvOptions {
   readonly wscaleGain?: number;
   readonly lrMul?: number;
   readonly activation: Activation;
+  /** conv_clamp: clamp the activated output to [-clamp, clamp]; null/undefined for none. */
+  readonly clamp?: number | null;
   readonly eps: number;
   readonly mtm?: boolean;
   /** Spatial size of the input feature map. */
@@ -102,7 +104,7 @@ export function modulatedConv(b: Builder, x: string, w: string, o: ModulatedConv
     const bias = b.param('bias', [O], { kind: 'constant', value: 0 });
     y = b.add(y, b.reshape(b.scale(bias, lrMul), [O, 1, 1]));
   }
-  return { y: applyActivation(b, y, o.activation), height: outH, width: outW };
+  return { y: applyActivation(b, y, o.activation, o.clamp), height: outH, width: outW };
 }
 
 /**

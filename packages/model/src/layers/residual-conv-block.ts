@@ -16,6 +16,8 @@ export interface ResidualConvBlockOptions {
   readonly lrMul: number;
   readonly eps: number;
   readonly mtm: boolean;
+  /** conv_clamp for both convs (the skip path is never clamped). */
+  readonly clamp: number | null;
   readonly height: number;
   readonly width: number;
 }
@@ -24,7 +26,7 @@ export interface ResidualConvBlockOptions {
 export function residualConvBlock(b: Builder, x: string, w: string, o: ResidualConvBlockOptions): { y: string; height: number; width: number } {
   const common = {
     wDim: o.wDim, kernelSize: 3, numKernels: o.numKernels, demodulate: o.demodulate, useWscale: o.useWscale,
-    wscaleGain: o.wscaleGain, lrMul: o.lrMul, activation: 'lrelu' as const, eps: o.eps, filterKernel: o.filterKernel,
+    wscaleGain: o.wscaleGain, lrMul: o.lrMul, activation: 'lrelu' as const, eps: o.eps, filterKernel: o.filterKernel, clamp: o.clamp,
   };
   const c1 = modulatedConv(b.child('conv1'), x, w, {
     ...common, inChannels: o.inChannels, outChannels: o.outChannels, upsample: o.upsample, height: o.height, width: o.width,
