@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { bytesToBase64 } from '../base64.ts';
-import { cacheKey, normalisePrompt } from '../cache/key.ts';
+import { cacheKey } from '../cache/key.ts';
 import { EdgeError } from '../errors.ts';
 import { type EdgeApp, imageUrl, type RouteContext } from './context.ts';
 import { cacheEntrySchema, cacheQuerySchema, errorSchema } from './schemas.ts';
@@ -21,10 +21,8 @@ export function registerCache(app: EdgeApp, { deps }: RouteContext): void {
   app.openapi(cacheRoute, async (c) => {
     const q = c.req.valid('query');
     const model = deps.models.resolve(q.model);
-    const size = q.size ?? model.size;
-    if (size !== model.size) throw EdgeError.badRequest('size', `${model.id} makes "${model.size}" images, got "${size}"`);
-    const psi = q.psi ?? model.manifest.sampling.defaultPsi;
-    const key = cacheKey({ contentHash: model.contentHash, prompt: normalisePrompt(q.prompt), seed: q.seed, psi, size });
+    const { size, psi, prompt } = model.keyParts(q);
+    const key = cacheKey({ contentHash: model.contentHash, prompt, seed: q.seed, psi, size });
     const meta = await deps.store.meta(key);
     if (!meta) throw EdgeError.notFound('not_cached', `no cached image for this prompt, seed ${q.seed}, psi ${psi} and model ${model.id}`);
     const png = q.response_format === 'b64_json' ? (await deps.store.image(key))?.png : undefined;

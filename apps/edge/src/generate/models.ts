@@ -1,4 +1,5 @@
-import { AuroraInputError, type AuroraPipeline, type BundleManifest, type BundleSource, ClipTokenizer, readVerified } from '@aurora-edge/model';
+import { type AuroraPipeline, type BundleManifest, type BundleSource, type ClipTokenizer, loadBundleTokenizer, promptTokenIds } from '@aurora-edge/model';
+import { normalisePrompt } from '../cache/key.ts';
 import { EdgeError } from '../errors.ts';
 import { WasmGenerator } from './wasm.ts';
 
@@ -26,26 +27,33 @@ export class ModelEntry {
     return this.source.contentHash;
   }
 
+  /**
+   * The cache-key parts of a request for this model: its size (checked: a model makes one size),
+   * psi (the bundle's default when omitted) and the normalised prompt. Generation and lookup
+   * share this, so a lookup finds exactly what a generation stored.
+   */
+  keyParts(input: { readonly prompt: string; readonly psi?: number; readonly size?: string }): { size: string; psi: number; prompt: string } {
+    const size = input.size ?? this.size;
+    if (size !== this.size) throw EdgeError.badRequest('size', `${this.id} makes "${this.size}" images, got "${size}"`);
+    return { size, psi: input.psi ?? this.manifest.sampling.defaultPsi, prompt: normalisePrompt(input.prompt) };
+  }
+
   /** "<w>x<h>": the only size this model makes. */
   get size(): string {
     return `${this.manifest.resolution}x${this.manifest.resolution}`;
   }
 
   tokenizer(): Promise<ClipTokenizer> {
-    this.tokenizerPromise ??= readVerified(this.source, this.manifest.tokenizer.vocab)
-      .then((bytes) => ClipTokenizer.fromVocabBytes(bytes, { mergeCount: this.manifest.tokenizer.mergeCount }))
-      .catch((error) => {
-        this.tokenizerPromise = null;
-        throw error;
-      });
+    this.tokenizerPromise ??= loadBundleTokenizer(this.source).catch((error) => {
+      this.tokenizerPromise = null;
+      throw error;
+    });
     return this.tokenizerPromise;
   }
 
   /** Throws a 400 naming `prompt` when the prompt has more tokens than the model reads. */
   async checkPrompt(prompt: string): Promise<void> {
-    const limit = this.manifest.tokenizer.contextLength;
-    const { truncated, tokenCount } = (await this.tokenizer()).tokenizeWithInfo(prompt, limit);
-    if (truncated) throw new AuroraInputError('prompt', `has ${tokenCount} tokens; the model reads at most ${limit} (start and end tokens included)`);
+    promptTokenIds(await this.tokenizer(), prompt, this.manifest.tokenizer.contextLength);
   }
 }
 

@@ -1,7 +1,7 @@
 import { MAX_SEED, sha256Hex } from '@aurora-edge/model';
 import type { RunnerItem } from '@aurora-edge/protocol';
 import { base64ToBytes } from '../base64.ts';
-import { cacheKey, normalisePrompt } from '../cache/key.ts';
+import { cacheKey } from '../cache/key.ts';
 import type { ImageStore, ImageToStore } from '../cache/store.ts';
 import { EdgeError, isDatabaseBusy } from '../errors.ts';
 import { NoRunnerError, type RunnerPool } from '../runners/pool.ts';
@@ -102,12 +102,9 @@ export class GenerationService {
 
   private async serve(input: GenerationInput): Promise<GenerationResult> {
     const model = this.models.resolve(input.model);
-    const size = input.size ?? model.size;
-    if (size !== model.size) throw EdgeError.badRequest('size', `${model.id} makes "${model.size}" images, got "${size}"`);
-    const psi = input.psi ?? model.manifest.sampling.defaultPsi;
+    const { size, psi, prompt } = model.keyParts(input);
     const seed = input.seed ?? randomSeed(input.n);
     if (seed + input.n - 1 > MAX_SEED) throw EdgeError.badRequest('seed', `seed + n - 1 must be at most ${MAX_SEED} (seed ${seed}, n ${input.n})`);
-    const prompt = normalisePrompt(input.prompt);
     if (prompt === '') throw EdgeError.badRequest('prompt', 'is empty once whitespace is removed');
     await model.checkPrompt(input.prompt);
 
