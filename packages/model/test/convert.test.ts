@@ -12,6 +12,8 @@ import { createGraphSession } from '../src/pipeline/sessions.ts';
 import { GeneratorSession } from '../src/runtime/generator-session.ts';
 import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { HAS_REFERENCE, REFERENCE_DIR, REPO_ROOT, SHARED_DIR } from './support/reference.ts';
+import { scriptModuleArchive } from './support/torchscript-archive.ts';
+import { type StateDict, createTensor, readStateDict } from '../src/weights/index.ts';
 
 const BIN = path.join(REPO_ROOT, 'packages/model/bin/aurora.mjs');
 const ort = ortNode as unknown as OrtModule;
@@ -57,6 +59,46 @@ describe.skipIf(!HAS_REFERENCE)('aurora convert', () => {
     });
     expect(maxAbsDiff(fx.floats('outputs/psi_1.0/image.f32'), out1.image.data as Float32Array)).toBeLessThanOrEqual(1e-4);
   });
+
+  // OpenAI's released ViT-L-14.pt is a TorchScript archive of the whole CLIP model: vision tower,
+  // int buffers, causal masks as plain attributes, float16 storages on 'cuda:0'.
+  for (const half of [false, true]) {
+    it(`reads the CLIP text weights from a TorchScript archive laid out like OpenAI's ViT-L-14.pt (${half ? 'float16' : 'float32'})`, async () => {
+      const text = readStateDict(new Uint8Array(fs.readFileSync(path.join(fixture, 'clip_text.pth'))));
+      const width = text.get('ln_final.weight')!.shape[0];
+      const long = (v: number) => createTensor('int64', [], BigInt64Array.of(BigInt(v)));
+      const whole: StateDict = new Map([
+        ['positional_embedding', text.get('positional_embedding')!],
+        ['text_projection', text.get('text_projection')!],
+        ['logit_scale', createTensor('float32', [], Float32Array.of(4.6))],
+        ['input_resolution', long(224)],
+        ['context_length', long(77)],
+        ['vocab_size', long(49408)],
+        ['visual.proj', createTensor('float32', [4, width], new Float32Array(4 * width).fill(0.5))],
+        ...[...text].filter(([k]) => !['positional_embedding', 'text_projection'].includes(k)),
+      ]);
+      const blocks = new Set([...text.keys()].flatMap((k) => /^transformer\.resblocks\.(\d+)\./.exec(k)?.[1] ?? []));
+      const plain = new Map([...blocks].map((b) => [`transformer.resblocks.${b}.attn_mask`, createTensor('float32', [77, 77], new Float32Array(77 * 77))]));
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-convert-jit-'));
+      const clip = path.join(dir, 'ViT-L-14.pt');
+      const buffers = new Set(['input_resolution', 'context_length', 'vocab_size']);
+      fs.writeFileSync(clip, scriptModuleArchive(whole, { buffers, plain, half, location: 'cuda:0' }));
+
+      const out = path.join(dir, 'bundle');
+      const r = await aurora('convert', '--checkpoint', path.join(fixture, 'generator.pth'), '--clip', clip, '--vocab', vocab, '--config', path.join(fixture, 'config.json'), '--clip-heads', '4', '--out', out);
+      expect(r.stderr + r.stdout).toMatch(/wrote /);
+      expect(r.code).toBe(0);
+
+      const fx = new FixtureDir(fixture);
+      const bundle = readBundleDir(out);
+      const session = await createGraphSession(ort, bundle, bundle.manifest.textEncoder, { preferPaths: true });
+      const [n, length] = fx.shape('inputs/token_ids.i32');
+      const ids = BigInt64Array.from(fx.ints('inputs/token_ids.i32'), (v) => BigInt(v));
+      const encoded = await session.run({ token_ids: new ort.Tensor('int64', ids, [n, length]) });
+      // float16 weights cannot reproduce float32 features to 1e-4; they must still be close.
+      expect(maxAbsDiff(fx.floats('inputs/clip_tokens.f32'), encoded.text_tokens.data as Float32Array)).toBeLessThanOrEqual(half ? 1e-2 : 1e-4);
+    });
+  }
 
   it('names what is wrong with a checkpoint that does not fit the config', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-convert-'));

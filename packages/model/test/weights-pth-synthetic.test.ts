@@ -3,7 +3,7 @@
  * the reference fixtures do not: non-contiguous views, storage offsets, shared storages, every
  * storage dtype, big-endian archives, deflated entries and malformed archives.
  */
-import { type Zippable, zipSync } from 'fflate';
+import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import {
   type HostTensor,
@@ -14,89 +14,7 @@ import {
   readTorchCheckpoint,
   toFloat32,
 } from '../src/weights/index.ts';
-
-/** Emits the protocol-2 opcodes torch.save uses. */
-class PickleWriter {
-  private readonly out: number[] = [0x80, 2];
-  private op(...bytes: number[]): this {
-    this.out.push(...bytes);
-    return this;
-  }
-  mark(): this {
-    return this.op(0x28);
-  }
-  tuple(): this {
-    return this.op(0x74);
-  }
-  emptyTuple(): this {
-    return this.op(0x29);
-  }
-  emptyDict(): this {
-    return this.op(0x7d);
-  }
-  setitems(): this {
-    return this.op(0x75);
-  }
-  reduce(): this {
-    return this.op(0x52);
-  }
-  binpersid(): this {
-    return this.op(0x51);
-  }
-  bool(v: boolean): this {
-    return this.op(v ? 0x88 : 0x89);
-  }
-  none(): this {
-    return this.op(0x4e);
-  }
-  str(s: string): this {
-    const b = new TextEncoder().encode(s);
-    return this.op(0x58, b.length & 0xff, (b.length >> 8) & 0xff, 0, 0, ...b);
-  }
-  int(n: number): this {
-    if (n >= 0 && n < 256) return this.op(0x4b, n);
-    return this.op(0x4a, n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >>> 24) & 0xff);
-  }
-  global(module: string, name: string): this {
-    return this.op(0x63, ...new TextEncoder().encode(`${module}\n${name}\n`));
-  }
-  ints(values: number[]): this {
-    this.mark();
-    for (const v of values) this.int(v);
-    return this.tuple();
-  }
-  orderedDict(): this {
-    return this.global('collections', 'OrderedDict').emptyTuple().reduce();
-  }
-  /** torch._utils._rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict()) */
-  tensor(t: { storageType: string; key: string; numel: number; offset: number; size: number[]; stride: number[] }): this {
-    this.global('torch._utils', '_rebuild_tensor_v2').mark();
-    this.mark().str('storage').global('torch', t.storageType).str(t.key).str('cpu').int(t.numel).tuple().binpersid();
-    this.int(t.offset).ints(t.size).ints(t.stride).bool(false).orderedDict();
-    return this.tuple().reduce();
-  }
-  /** Writes a dict: `entries` each push one value. */
-  dict(entries: Array<[string, (w: this) => void]>): this {
-    this.emptyDict().mark();
-    for (const [key, value] of entries) {
-      this.str(key);
-      value(this);
-    }
-    return this.setitems();
-  }
-  bytes(): Uint8Array {
-    return new Uint8Array([...this.out, 0x2e]);
-  }
-}
-
-function archive(pkl: Uint8Array, storages: Record<string, Uint8Array>, opts: { byteorder?: string; level?: 0 | 6 } = {}): Uint8Array {
-  const level = opts.level ?? 0;
-  const files: Zippable = { 'archive/data.pkl': [pkl, { level }] };
-  if (opts.byteorder) files['archive/byteorder'] = [new TextEncoder().encode(opts.byteorder), { level }];
-  for (const [key, data] of Object.entries(storages)) files[`archive/data/${key}`] = [data, { level }];
-  files['archive/version'] = [new TextEncoder().encode('3\n'), { level }];
-  return zipSync(files);
-}
+import { PickleWriter, archive } from './support/pickle-writer.ts';
 
 /**
  * A stored zip in zip64 form (sizes/offsets in the zip64 extra field, zip64 end records), the

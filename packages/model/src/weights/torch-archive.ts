@@ -15,6 +15,10 @@
  * Unpickling here never executes code from the file: every global resolves to one of the
  * functions registered below or to an inert placeholder object.
  *
+ * TorchScript archives (torch.jit.save) share this layout but pickle the module object itself;
+ * their root is replaced by the module's state dict (see torchscript.ts), so every reader below
+ * sees a dict of tensors either way.
+ *
  * pickleparser caveat: in 'Map' dictionary mode its protocol-0/1 DICT opcode assigns properties
  * instead of Map entries. torch.save uses protocol 2 (EMPTY_DICT + SETITEMS), so this only
  * matters for hand-made pickles.
@@ -23,6 +27,7 @@ import { NameRegistry, Parser } from 'pickleparser';
 import { type ByteInput, toByteSource } from './byte-source.ts';
 import { WeightsError } from './errors.ts';
 import { materializeStrided, stridedSpan } from './strided.ts';
+import { flattenScriptModule, isScriptArchive, readScriptClasses, scriptClassName } from './torchscript.ts';
 import { type DType, type HostTensor, dtypeSize, formatShape } from './tensor.ts';
 import { type ZipArchive, type ZipEntry, looksLikeZip, openZip, readZipEntry } from './zip.ts';
 
@@ -52,8 +57,9 @@ export interface TorchArchive {
   /** Entry-name prefix, e.g. "generator/" (torch uses the file's stem as the folder name). */
   readonly prefix: string;
   readonly bigEndian: boolean;
-  /** The unpickled object, with TensorRef leaves. */
+  /** The unpickled object, with TensorRef leaves; for TorchScript, the module's state dict. */
   readonly root: unknown;
+  readonly format: 'torch.save' | 'torchscript';
 }
 
 const STORAGE_DTYPES: Readonly<Record<string, DType>> = {
@@ -82,8 +88,13 @@ export function openTorchArchive(input: ByteInput): TorchArchive {
     throw new WeightsError('corrupt', `unknown byteorder "${byteorder}" in the checkpoint`);
   }
   const pkl = zip.entries.get(`${prefix}data.pkl`)!;
-  const root = unpickle(zip, prefix, readZipEntry(zip, pkl));
-  return { zip, prefix, bigEndian: byteorder === 'big', root };
+  const pickled = unpickle(zip, prefix, readZipEntry(zip, pkl));
+  const bigEndian = byteorder === 'big';
+  if (isScriptArchive(zip, prefix) && scriptClassName(pickled) !== null) {
+    const root = flattenScriptModule(pickled as object, readScriptClasses(zip, prefix), isTensorRef);
+    return { zip, prefix, bigEndian, root, format: 'torchscript' };
+  }
+  return { zip, prefix, bigEndian, root: pickled, format: 'torch.save' };
 }
 
 /** Reads one tensor's bytes and returns it dense, row-major and owning its memory. */
@@ -121,7 +132,9 @@ function findPrefix(zip: ZipArchive): string {
     throw new WeightsError(
       'bad-format',
       chosen.length === 0
-        ? `zip archive is not a torch.save checkpoint: it has no data.pkl (entries: ${sample || 'none'})`
+        ? names.some((n) => n === 'model.json' || n.endsWith('/model.json'))
+          ? 'zip archive is a legacy TorchScript file (PyTorch < 1.4, model.json + attributes.pkl), which is not supported; re-save it with a recent PyTorch: torch.jit.save(torch.jit.load(path), new_path)'
+          : `zip archive is not a torch.save checkpoint: it has no data.pkl (entries: ${sample || 'none'})`
         : `zip archive holds several data.pkl files (${chosen.join(', ')}); cannot tell which one is the checkpoint`,
       { entries: names.slice(0, 100) },
     );
@@ -205,6 +218,10 @@ function rebuildTensor(storage: unknown, storageOffset: unknown, size: unknown, 
   // Validates ranks and signs early so errors point at the pickle, not at a later read.
   stridedSpan(size, stride);
   return new TensorRef(storage, storageOffset as number, size, stride);
+}
+
+function isTensorRef(value: unknown): value is TensorRef {
+  return value instanceof TensorRef;
 }
 
 function isIntArray(value: unknown): value is number[] {
