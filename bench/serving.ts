@@ -9,16 +9,18 @@
  *     (best of two rounds, as there), for a model section that did not time it.
  *   tsx bench/serving.ts
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { OrtModule, SessionLoadOptions } from '@aurora-edge/model';
+import { spawnListening } from '../test/support/listening-child.ts';
 import { median } from './common.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const MODEL_BENCH = path.join(path.dirname(SELF), 'model.ts');
+const GATEWAY_CHILD = path.join(path.dirname(SELF), '../test/support/gateway-child.ts');
 const PROMPT = 'a red apple on a wooden table';
 
 function log(message: string): void {
@@ -77,14 +79,6 @@ async function childCold(runtime: 'wasm' | 'node', bundleDir: string): Promise<R
   };
 }
 
-/** The Node gateway as `npm start` runs it (env: PORT=0, LOCAL_RUNNER=0, DATABASE_PATH); prints LISTENING <url>. */
-async function childGateway(): Promise<void> {
-  const { startNodeGateway } = await import('../apps/edge/src/node.ts');
-  const gateway = await startNodeGateway({ log: () => undefined });
-  process.once('SIGTERM', () => void gateway.close().then(() => process.exit(0)));
-  console.log(`LISTENING ${gateway.url} ${performance.now()}`);
-}
-
 // ---- parent ------------------------------------------------------------------------------------
 
 function procStatusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
@@ -94,25 +88,14 @@ function procStatusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
 
 async function gatewayBench(dir: string): Promise<Record<string, number>> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--child', 'gateway'], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOCAL_RUNNER: '0', RUNNERS: '', ANON_RPM: '0', DATABASE_PATH: path.join(dir, 'cache.sqlite') },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  // The gateway as `npm start` runs it, without a local runner, so every miss is a WASM one.
+  const { url, child, exited } = await spawnListening(
+    GATEWAY_CHILD,
+    [],
+    { ...process.env, PORT: '0', HOST: '127.0.0.1', LOCAL_RUNNER: '0', RUNNERS: '', ANON_RPM: '0', DATABASE_PATH: path.join(dir, 'cache.sqlite') },
+    { timeoutMs: 120_000 },
+  );
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error('gateway not listening after 120 s')), 120_000);
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-        out += chunk;
-        const m = /LISTENING (\S+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`gateway exited (${code}) before listening`)));
-    });
     const readyMs = performance.now() - t0;
     const post = async (body: unknown) => {
       const res = await fetch(`${url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -195,7 +178,6 @@ export async function runServingBench(options: { tinyBatch2?: boolean } = {}): P
 const argv = process.argv.slice(2);
 if (argv[0] === '--child') {
   if (argv[1] === 'cold') console.log(`RESULT ${JSON.stringify(await childCold(argv[2] as 'wasm' | 'node', argv[3]))}`);
-  else if (argv[1] === 'gateway') await childGateway();
   else throw new Error(`unknown child task ${argv[1]}`);
 } else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   console.log(JSON.stringify(await runServingBench({ tinyBatch2: true }), null, 2));

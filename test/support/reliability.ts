@@ -3,7 +3,6 @@
  * bounded concurrent request loops over loopback, read-only looks into the cache database and the
  * one error-body shape every 4xx/5xx must have.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import { type NodeGateway, startNodeGateway } from '../../apps/edge/src/node.ts';
+import { type ListeningChild, spawnListening } from './listening-child.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -33,44 +33,12 @@ export function startGateway(env: Record<string, string>): Promise<NodeGateway> 
   });
 }
 
-export interface GatewayChild {
-  readonly url: string;
-  readonly child: ChildProcess;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+export type GatewayChild = ListeningChild;
 
 /** The Node gateway as its own process (test/support/gateway-child.ts), so a test can SIGKILL it. */
-export async function startGatewayChild(env: Record<string, string>, timeoutMs = 60_000): Promise<GatewayChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test/support/gateway-child.ts')], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOCAL_RUNNER: '0', RUNNERS: '', WASM_MAX_BATCH: '2', ANON_RPM: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`gateway child not listening after ${timeoutMs} ms:\n${err}`));
-    }, timeoutMs);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const m = /LISTENING (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    void exited.then((e) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway child exited (${JSON.stringify(e)}) before listening:\n${err}`));
-    });
-  });
-  return { url, child, exited };
+export function startGatewayChild(env: Record<string, string>, timeoutMs = 60_000): Promise<GatewayChild> {
+  const defaults = { PORT: '0', HOST: '127.0.0.1', LOCAL_RUNNER: '0', RUNNERS: '', WASM_MAX_BATCH: '2', ANON_RPM: '0' };
+  return spawnListening(path.join(REPO_ROOT, 'test/support/gateway-child.ts'), [], { ...process.env, ...defaults, ...env }, { timeoutMs, cwd: REPO_ROOT });
 }
 
 /**
