@@ -9,7 +9,7 @@
 import type { ByteInput } from './byte-source.ts';
 import { type HostTensor, type StateDict, formatShape, isHostTensor } from './tensor.ts';
 import { type LeafKind, collectStateDict, selectEntry, selectGeneratorEntry } from './select.ts';
-import { type TorchArchive, TensorRef, materializeTensor, openTorchArchive } from './torch-archive.ts';
+import { type TorchArchive, TensorRef, isTensorRef, materializeTensor, openTorchArchive } from './torch-archive.ts';
 
 export interface ReadStateDictOptions {
   /**
@@ -20,7 +20,7 @@ export interface ReadStateDictOptions {
 }
 
 const lazyLeaf: LeafKind<TensorRef> = {
-  is: (value): value is TensorRef => value instanceof TensorRef,
+  is: isTensorRef,
   describe: (ref) => `a ${ref.storage.dtype ?? ref.storage.typeName} tensor ${formatShape(ref.shape)}`,
 };
 

@@ -132,14 +132,19 @@ function findPrefix(zip: ZipArchive): string {
     throw new WeightsError(
       'bad-format',
       chosen.length === 0
-        ? names.some((n) => n === 'model.json' || n.endsWith('/model.json'))
-          ? 'zip archive is a legacy TorchScript file (PyTorch < 1.4, model.json + attributes.pkl), which is not supported; re-save it with a recent PyTorch: torch.jit.save(torch.jit.load(path), new_path)'
-          : `zip archive is not a torch.save checkpoint: it has no data.pkl (entries: ${sample || 'none'})`
+        ? noPickleMessage(names, sample)
         : `zip archive holds several data.pkl files (${chosen.join(', ')}); cannot tell which one is the checkpoint`,
       { entries: names.slice(0, 100) },
     );
   }
   return chosen[0].slice(0, -'data.pkl'.length);
+}
+
+function noPickleMessage(names: readonly string[], sample: string): string {
+  if (names.some((n) => n === 'model.json' || n.endsWith('/model.json'))) {
+    return 'zip archive is a legacy TorchScript file (PyTorch < 1.4, model.json + attributes.pkl), which is not supported; re-save it with a recent PyTorch: torch.jit.save(torch.jit.load(path), new_path)';
+  }
+  return `zip archive is not a torch.save checkpoint: it has no data.pkl (entries: ${sample || 'none'})`;
 }
 
 function unpickle(zip: ZipArchive, prefix: string, pkl: Uint8Array): unknown {
@@ -220,7 +225,7 @@ function rebuildTensor(storage: unknown, storageOffset: unknown, size: unknown, 
   return new TensorRef(storage, storageOffset as number, size, stride);
 }
 
-function isTensorRef(value: unknown): value is TensorRef {
+export function isTensorRef(value: unknown): value is TensorRef {
   return value instanceof TensorRef;
 }
 
