@@ -5,6 +5,7 @@ import { KeyStore } from './auth/keys.ts';
 import { RateLimiter } from './auth/rate-limit.ts';
 import { type BlobStore, inlineBlobs } from './cache/blobs.ts';
 import type { CacheDb } from './cache/db.ts';
+import { type Background, CacheEviction } from './cache/eviction.ts';
 import { RecentImages } from './cache/recent.ts';
 import { ImageStore } from './cache/store.ts';
 import type { EdgeConfig } from './config.ts';
@@ -28,15 +29,23 @@ export interface RuntimeParts {
   readonly clientIp?: (c: Context) => string | undefined;
   /** Static files (embed script, onnxruntime-web, bundles); none by default. */
   readonly staticFiles?: StaticReader;
+  /**
+   * Runs work after the response without a request's context (cache eviction after a save):
+   * Workers pass cloudflare:workers' waitUntil; default: the promise runs, a failure is logged.
+   */
+  readonly background?: Background;
   readonly log?: (message: string, error?: unknown) => void;
 }
 
 export function assembleDeps(parts: RuntimeParts): AppDeps {
   const { config } = parts;
+  const blobs = parts.blobs ?? inlineBlobs;
+  const log = parts.log;
+  const eviction = new CacheEviction(parts.db, blobs, config.cache, { log });
   return {
     runtime: parts.runtime,
     models: new ModelRegistry(parts.bundles.map((b) => new ModelEntry(b, parts.loadPipeline))),
-    store: new ImageStore(parts.db, parts.blobs ?? inlineBlobs),
+    store: new ImageStore(parts.db, blobs, { eviction, background: parts.background, log }),
     runners: new RunnerPool(config.runners, { fetch: parts.fetch, healthTtlMs: config.runnerHealthTtlMs, callTimeoutMs: config.runnerTimeoutMs }),
     routing: config.routing,
     maxBodyBytes: config.maxBodyBytes,

@@ -1,3 +1,4 @@
+import type { CacheBound } from './cache/eviction.ts';
 import type { RoutingConfig } from './generate/service.ts';
 import type { RunnerEndpoint } from './runners/client.ts';
 
@@ -10,6 +11,8 @@ export interface EdgeConfig {
   readonly maxBodyBytes: number;
   readonly publicUrl?: string;
   readonly auth: AuthConfig;
+  /** The image cache's size bound (least recently used entries are evicted past it; 0: no bound). */
+  readonly cache: CacheBound;
 }
 
 /**
@@ -76,6 +79,9 @@ function parseAuth(env: EnvVars, problems: string[]): AuthConfig {
   };
 }
 
+/** 1 GiB: the default CACHE_MAX_BYTES, a few hundred thousand aurora-tiny images. */
+export const DEFAULT_CACHE_MAX_BYTES = 1 << 30;
+
 /**
  * Variables (all optional):
  *   WASM_MAX_BATCH (2)           misses in a batch up to this run in-process, larger go to runners
@@ -93,6 +99,8 @@ function parseAuth(env: EnvVars, problems: string[]): AuthConfig {
  *   IP_RPM (0)                   generation requests per minute per IP with a key, besides the key's rpm (0: off)
  *   TRUST_PROXY (0)              proxies of ours in front that append to X-Forwarded-For (0: ignore it)
  *   GALLERY (true)               false: GET /v1/gallery answers 404
+ *   CACHE_MAX_BYTES (1073741824) image cache bound, sum of PNG bytes (inline or in R2); least recently used evicted past it (0: unbounded)
+ *   CACHE_MAX_ENTRIES (0)        image cache bound in entries, besides the bytes (0: unbounded)
  */
 export function parseEdgeConfig(env: EnvVars, extraRunners: readonly RunnerEndpoint[] = []): EdgeConfig {
   const problems: string[] = [];
@@ -117,6 +125,10 @@ export function parseEdgeConfig(env: EnvVars, extraRunners: readonly RunnerEndpo
     maxBodyBytes: intVar(env, 'MAX_BODY_BYTES', 16_384, 1_024, 1 << 20, problems),
     publicUrl,
     auth: parseAuth(env, problems),
+    cache: {
+      maxBytes: intVar(env, 'CACHE_MAX_BYTES', DEFAULT_CACHE_MAX_BYTES, 0, Number.MAX_SAFE_INTEGER, problems),
+      maxEntries: intVar(env, 'CACHE_MAX_ENTRIES', 0, 0, Number.MAX_SAFE_INTEGER, problems),
+    },
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -92,6 +92,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   const preloaded = ort.load(sources[0]);
   preloaded.catch(() => undefined);
   const loadPipeline = (source: BundleSource) => (source === sources[0] ? preloaded : ort.load(source));
+  const ctx = nodeExecutionContext(log);
   let runner: LocalRunner | null = null;
   let deps: AppDeps;
   let app: OpenAPIHono;
@@ -109,6 +110,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
       // The socket's peer (X-Forwarded-For only with TRUST_PROXY, in the shared code).
       clientIp: (c) => (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.remoteAddress,
       staticFiles: nodeStaticFiles(embedDir, ortDistDir(), sources),
+      background: ctx.waitUntil,
       log: (message, error) => log(`${message}${error ? ` ${(error as Error)?.stack ?? String(error)}` : ''}`),
     });
     app = createApp(deps);
@@ -119,7 +121,6 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
     throw error;
   }
 
-  const ctx = nodeExecutionContext(log);
   let server: ServerType;
   try {
     server = await new Promise((resolve, reject) => {

@@ -6,6 +6,8 @@
  */
 import { type BundleSource, urlBundle } from '@aurora-edge/model';
 import type { OpenAPIHono } from '@hono/zod-openapi';
+// @ts-expect-error: the project has no Workers types; this module exists only inside workerd.
+import { waitUntil } from 'cloudflare:workers';
 import type { ExecutionContext } from 'hono';
 import { createApp } from './app.ts';
 import { assembleDeps } from './assemble.ts';
@@ -37,6 +39,14 @@ async function bundleSource(env: WorkerEnv): Promise<BundleSource> {
   return urlBundle(`https://assets.invalid/${id}/`, (input, init) => assets.fetch(String(input), init));
 }
 
+/**
+ * Work after the response from code that has no ExecutionContext at hand (cache eviction after a
+ * save): cloudflare:workers' waitUntil attaches it to the request being served.
+ */
+function background(work: Promise<unknown>): void {
+  (waitUntil as (promise: Promise<unknown>) => void)(work.catch((error) => console.error('aurora-edge: background work failed', error)));
+}
+
 async function buildApp(env: WorkerEnv): Promise<OpenAPIHono> {
   const deps = assembleDeps({
     runtime: 'workerd',
@@ -49,6 +59,7 @@ async function buildApp(env: WorkerEnv): Promise<OpenAPIHono> {
     // Cloudflare sets CF-Connecting-IP to the visitor's address (wrangler dev sets it too).
     clientIp: (c) => c.req.header('cf-connecting-ip'),
     staticFiles: assetStaticFiles(env.ASSETS),
+    background,
   });
   return createApp(deps);
 }

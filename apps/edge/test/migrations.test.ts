@@ -26,7 +26,7 @@ describe('/migrations', () => {
     const { db, close } = createDb(':memory:', MIGRATIONS_DIR);
     const rows = db.all<{ name: string }>("select name from sqlite_master where type = 'table' and name not like '\\_%' escape '\\' order by name");
     close();
-    expect((rows as { name: string }[]).map((r) => r.name)).toEqual(['api_keys', 'images', 'rate_limits']);
-    expect(fs.readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql'))).toEqual(['0000_init.sql', '0001_api_keys.sql']);
+    expect((rows as { name: string }[]).map((r) => r.name)).toEqual(['api_keys', 'cache_stats', 'images', 'rate_limits']);
+    expect(fs.readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql'))).toEqual(['0000_init.sql', '0001_api_keys.sql', '0002_lru_eviction.sql']);
   });
 });

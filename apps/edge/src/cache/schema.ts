@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { customType, index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /**
@@ -41,9 +42,32 @@ export const images = sqliteTable(
     hitCount: integer('hit_count').notNull().default(0),
     lastHitAt: integer('last_hit_at'),
   },
-  (t) => [index('images_created_at').on(t.createdAt)],
+  (t) => [
+    index('images_created_at').on(t.createdAt),
+    // Eviction order, least recently used first (cache/eviction.ts): "used" is the last hit, else
+    // the creation. An expression index, so a sweep reads the oldest entries without a full scan.
+    index('images_lru').on(sql`coalesce(${t.lastHitAt}, ${t.createdAt})`),
+  ],
 );
 
-export const schema = { images };
+/**
+ * The cache's running size (one row, id 1), kept exact by triggers on `images`: every process and
+ * isolate reads the same total with one primary-key lookup instead of summing the table. Its DDL,
+ * seed and triggers are hand-written SQL in migrations/0002_lru_eviction.sql, one unit that
+ * drizzle-kit cannot express (it has no triggers), so this table is deliberately not exported from
+ * src/schema.ts (drizzle-kit's input): it is here only for typed queries.
+ */
+export const cacheStats = sqliteTable('cache_stats', {
+  id: integer('id').primaryKey(),
+  /** Sum of `images.bytes`. */
+  bytes: integer('bytes').notNull(),
+  /** Number of `images` rows. */
+  entries: integer('entries').notNull(),
+});
+
+/** When an entry was last used: its last hit, else its creation. The eviction order; images_lru indexes exactly this. */
+export const lastUsed = sql<number>`coalesce(${images.lastHitAt}, ${images.createdAt})`;
+
+export const schema = { images, cacheStats };
 export type ImageRow = typeof images.$inferSelect;
 export type NewImageRow = typeof images.$inferInsert;

@@ -1,7 +1,8 @@
-import { eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { BlobStore } from './blobs.ts';
 import type { CacheDb } from './db.ts';
-import { type ImageRow, images } from './schema.ts';
+import type { Background, CacheEviction } from './eviction.ts';
+import { type ImageRow, images, type NewImageRow } from './schema.ts';
 
 /** A cached image as the API needs it: identity, validator and (when asked for) the bytes. */
 export interface CachedImage {
@@ -15,6 +16,20 @@ export type ImageMeta = Omit<ImageRow, 'png' | 'blobKey'>;
 /** An image to store: its row fields and its PNG. */
 export type ImageToStore = Omit<ImageRow, 'png' | 'blobKey' | 'hitCount' | 'lastHitAt' | 'byteLength' | 'etag'> & { png: Uint8Array; etag: string };
 
+export interface ImageStoreOptions {
+  readonly now?: () => number;
+  readonly hitFlushMs?: number;
+  /** Keeps the cache within its bound after saves (none: unbounded). */
+  readonly eviction?: CacheEviction;
+  /**
+   * Runs save follow-ups after the response (eviction sweeps, deleting replaced blobs): the
+   * runtime's own, since a save is not handed the request's defer (Workers: `waitUntil` from
+   * cloudflare:workers, which finds the current request itself). Default: a caught promise.
+   */
+  readonly background?: Background;
+  readonly log?: (message: string, error?: unknown) => void;
+}
+
 /** The prompt cache: rows in SQLite/D1 (drizzle), PNG bytes inline or in a BlobStore. */
 export class ImageStore {
   /** Prepared once: the hot path (a one-image cache hit) then skips query building and SQL parsing. */
@@ -23,11 +38,15 @@ export class ImageStore {
   private flushScheduled = false;
   private closed = false;
 
+  private readonly background: Background;
+
   constructor(
     private readonly db: CacheDb,
     private readonly blobs: BlobStore,
-    private readonly options: { now?: () => number; hitFlushMs?: number } = {},
+    private readonly options: ImageStoreOptions = {},
   ) {
+    const log = options.log ?? (() => undefined);
+    this.background = options.background ?? ((work) => void work.catch((error) => log('cache background work failed', error)));
     const key = sql.placeholder('key');
     this.one = {
       id: db.select({ key: images.key, etag: images.etag }).from(images).where(eq(images.key, key)).prepare(),
@@ -38,6 +57,11 @@ export class ImageStore {
         .where(eq(images.key, key))
         .prepare(),
     };
+  }
+
+  /** The size bound and its running estimate (for health output), if the cache is bounded. */
+  get eviction(): CacheEviction | undefined {
+    return this.options.eviction;
   }
 
   /** The cached subset of `keys`; bytes only when `withPng` (a url response needs none). */
@@ -78,35 +102,74 @@ export class ImageStore {
   }
 
   /**
-   * Stores finished images (inserts, or replaces on refresh; the hit count survives). Blobs are
-   * written before rows, so no row ever points at missing bytes, and the rows of one batch go in
-   * one transaction (D1: one batch; better-sqlite3: one IMMEDIATE transaction), so a failed or
-   * locked write leaves none of them: a request's images are stored all or not at all.
+   * Stores finished images (inserts, or replaces on refresh; the hit count survives, the last-hit
+   * time restarts with the new image). Blobs are written before rows, so no row ever points at
+   * missing bytes, and the rows of one batch go in one transaction (D1: one batch; better-sqlite3:
+   * one IMMEDIATE transaction), so a failed or locked write leaves none of them: a request's images
+   * are stored all or not at all (and its fresh blobs are deleted again). Blobs of replaced rows
+   * are deleted after the commit, and the eviction bound is checked, both in the background.
    */
   async save(list: readonly ImageToStore[]): Promise<void> {
+    if (list.length === 0) return;
     const blobKeys = await Promise.all(list.map((img) => this.blobs.put(img.key, img.png)));
-    const upserts = list.map(({ png, ...fields }, i) => {
-      const row = { ...fields, png: blobKeys[i] ? null : png, blobKey: blobKeys[i], byteLength: png.byteLength };
-      const { key: _key, ...update } = row;
-      return (db: Pick<CacheDb, 'insert'>) => db.insert(images).values(row).onConflictDoUpdate({ target: images.key, set: update });
-    });
-    if (upserts.length === 0) return;
-    if (upserts.length === 1) {
-      await upserts[0](this.db);
-      return;
+    const fresh = blobKeys.filter((k): k is string => k !== null);
+    const rows: NewImageRow[] = list.map(({ png, ...fields }, i) => ({
+      ...fields,
+      png: blobKeys[i] ? null : png,
+      blobKey: blobKeys[i],
+      byteLength: png.byteLength,
+    }));
+    let replaced: string[];
+    try {
+      replaced = await this.writeRows(rows, fresh.length > 0);
+    } catch (error) {
+      if (fresh.length > 0) this.background(this.blobs.delete(fresh));
+      throw error;
     }
-    const d1 = this.db as { batch?: (statements: readonly unknown[]) => Promise<unknown> };
+    const stale = replaced.filter((k) => !fresh.includes(k));
+    if (stale.length > 0) this.background(this.blobs.delete(stale));
+    this.options.eviction?.afterSave(
+      rows.map((r) => ({ bytes: r.byteLength, createdAt: r.createdAt })),
+      this.background,
+    );
+  }
+
+  /**
+   * Upserts `rows` atomically; with `readReplaced`, also returns the blob keys of the rows they
+   * replace, read in the same transaction (so exactly the versions overwritten).
+   */
+  private async writeRows(rows: readonly NewImageRow[], readReplaced: boolean): Promise<string[]> {
+    const upserts = rows.map((row) => {
+      const { key: _key, ...update } = row;
+      return (db: Pick<CacheDb, 'insert'>) =>
+        db
+          .insert(images)
+          .values(row)
+          .onConflictDoUpdate({ target: images.key, set: { ...update, lastHitAt: null } });
+    });
+    const keys = rows.map((r) => r.key);
+    const previous = (db: Pick<CacheDb, 'select'>) =>
+      db
+        .select({ blobKey: images.blobKey })
+        .from(images)
+        .where(and(inArray(images.key, keys), isNotNull(images.blobKey)));
+    const blobKeysOf = (found: readonly { blobKey: string | null }[]) => found.flatMap((r) => (r.blobKey ? [r.blobKey] : []));
+    if (upserts.length === 1 && !readReplaced) {
+      await upserts[0](this.db);
+      return [];
+    }
+    const d1 = this.db as { batch?: (statements: readonly unknown[]) => Promise<unknown[]> };
     if (typeof d1.batch === 'function') {
-      await d1.batch.call(
-        this.db,
-        upserts.map((u) => u(this.db)),
-      );
-      return;
+      const statements = [...(readReplaced ? [previous(this.db)] : []), ...upserts.map((u) => u(this.db))];
+      const results = await d1.batch.call(this.db, statements);
+      return readReplaced ? blobKeysOf(results[0] as { blobKey: string | null }[]) : [];
     }
     // better-sqlite3 is synchronous: its transaction callback must be too.
-    await this.db.transaction(
+    return this.db.transaction(
       (tx) => {
+        const found = readReplaced ? previous(tx).all() : [];
         for (const u of upserts) u(tx).run();
+        return blobKeysOf(found as { blobKey: string | null }[]);
       },
       { behavior: 'immediate' },
     );
@@ -135,9 +198,10 @@ export class ImageStore {
     for (const [key, hits] of batch) await this.one.hit.run({ key, hits, now });
   }
 
-  /** Flushes hit counts; later ones are dropped (call before closing the database). */
+  /** Flushes hit counts and waits for a running eviction sweep; later hits are dropped (call before closing the database). */
   async close(): Promise<void> {
     await this.flushHits();
+    await this.options.eviction?.close();
     this.closed = true;
   }
 
