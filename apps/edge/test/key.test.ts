@@ -24,3 +24,67 @@ describe('cache key', () => {
     expect(key).toBe(createHash('sha256').update(layout).digest('hex'));
   });
 });
+
+describe('cache key memo', () => {
+  const uncached = (p: typeof base) =>
+    createHash('sha256')
+      .update(
+        `{"bundle":${JSON.stringify(p.contentHash)},"prompt":${JSON.stringify(p.prompt)},"psi":${JSON.stringify(p.psi)},"seed":${p.seed},"size":${JSON.stringify(p.size)},"v":1}`,
+      )
+      .digest('hex');
+
+  it('gives the same key as the canonical JSON hash, on first use and on every repeat', () => {
+    const cases = [
+      base,
+      { ...base, psi: 0 },
+      { ...base, psi: -0 },
+      { ...base, psi: 1 },
+      { ...base, psi: 0.1 + 0.2 },
+      { ...base, seed: 2 ** 32 - 1 },
+      { ...base, prompt: '' },
+      { ...base, prompt: 'quote " backslash \\ colon : 1:2 \u0000 caf\u00e9 \u{1f34e}' },
+    ];
+    for (let round = 0; round < 3; round++) for (const p of cases) expect(cacheKey(p), JSON.stringify(p)).toBe(uncached(p));
+  });
+
+  it('never mixes up parts whose concatenations look alike', () => {
+    // Each pair would collide under a naive join of the parts.
+    const pairs: Array<[typeof base, typeof base]> = [
+      [
+        { ...base, size: '64x64', prompt: '1:a' },
+        { ...base, size: '64x641', prompt: ':a' },
+      ],
+      [
+        { ...base, seed: 1, psi: 0.7, prompt: 'x' },
+        { ...base, seed: 10, psi: 0.7, prompt: 'x' },
+      ],
+      [
+        { ...base, psi: 0.7, prompt: ':x' },
+        { ...base, psi: 0.7, prompt: 'x' },
+      ],
+      [
+        { ...base, contentHash: 'ab', size: 'c' },
+        { ...base, contentHash: 'a', size: 'bc' },
+      ],
+    ];
+    for (const [a, b] of pairs) {
+      expect(cacheKey(a)).toBe(uncached(a));
+      expect(cacheKey(b)).toBe(uncached(b));
+      expect(cacheKey(a)).not.toBe(cacheKey(b));
+    }
+  });
+
+  it('stays right past the memo bound (evicted entries are recomputed)', () => {
+    const keys = Array.from({ length: 3000 }, (_, i) => cacheKey({ ...base, seed: i }));
+    for (let i = 0; i < 3000; i += 97) expect(cacheKey({ ...base, seed: i })).toBe(keys[i]);
+    expect(new Set(keys).size).toBe(3000);
+    expect(keys[5]).toBe(uncached({ ...base, seed: 5 }));
+  });
+
+  it('normalises the same way on a repeat as the first time', () => {
+    for (const raw of ['  A   Red\tApple\n', 'fish &amp; chips', 'caf\u0065\u0301']) {
+      const first = normalisePrompt(raw);
+      expect(normalisePrompt(raw)).toBe(first);
+    }
+  });
+});

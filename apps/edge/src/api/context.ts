@@ -1,5 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { IMAGE_ID_RE } from '../cache/key.ts';
+import { Lru } from '../cache/lru.ts';
 import type { AppDeps } from '../deps.ts';
 import type { GenerationService } from '../generate/service.ts';
 
@@ -11,9 +13,30 @@ export interface RouteContext {
   readonly service: GenerationService;
 }
 
-/** Absolute URL of an image (image ids are cache keys). */
+/** Root URLs by base URL: bases are the few public URLs and request URLs a gateway sees (bounded all the same). */
+const roots = new Lru<string, string | null>(64);
+
+/** `new URL('/', base)` as text when it ends in "/" (http, https and any base with a path); null otherwise or if invalid. */
+function rootOf(base: string): string | null {
+  try {
+    const root = new URL('/', base).toString();
+    return root.endsWith('/') ? root : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Absolute URL of an image (image ids are cache keys): `/v1/images/<id>.png` resolved against the
+ * public URL or the request's. A hex id needs no escaping, so the result is the base's root URL
+ * (`new URL('/', base)`: scheme, credentials, host, port, then "/") followed by the path, which
+ * spares a URL parse per image on the hot path; any other id (or odd base) takes the full resolution.
+ */
 export function imageUrl(c: Context, deps: AppDeps, id: string): string {
-  return new URL(`/v1/images/${id}.png`, deps.publicUrl ?? c.req.url).toString();
+  const base = deps.publicUrl ?? c.req.url;
+  if (!IMAGE_ID_RE.test(id)) return new URL(`/v1/images/${id}.png`, base).toString();
+  const root = roots.getOrCompute(base, rootOf);
+  return root === null ? new URL(`/v1/images/${id}.png`, base).toString() : `${root}v1/images/${id}.png`;
 }
 
 /** Work to finish after the response: the runtime's ExecutionContext (Workers' own, Node's shim). */

@@ -61,7 +61,11 @@ export function registerGenerations(app: EdgeApp, { deps, service }: RouteContex
       cache: body.cache,
       withPng: b64,
       defer: defer(c),
-      admit: () => deps.access.admit(c),
+      // A method, not an arrow property: under tsx (esbuild keepNames) a named arrow is wrapped in
+      // __name(), one Object.defineProperty per request.
+      admit() {
+        return deps.access.admit(c);
+      },
     });
     c.header('x-aurora-route', result.routes.join(','));
     return c.json(

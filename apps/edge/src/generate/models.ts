@@ -1,12 +1,22 @@
 import { type AuroraPipeline, type BundleManifest, type BundleSource, type ClipTokenizer, loadBundleTokenizer, promptTokenIds } from '@aurora-edge/model';
 import { normalisePrompt } from '../cache/key.ts';
+import { Lru } from '../cache/lru.ts';
 import { EdgeError } from '../errors.ts';
 import { WasmGenerator } from './wasm.ts';
+
+/** Prompts remembered as fitting the context, per model (at most 1000 characters each: about 1 MB at worst). */
+const FITS_MEMO_SIZE = 512;
 
 /** One servable model: a bundle, its tokenizer (for validation) and its in-process generator. */
 export class ModelEntry {
   readonly wasm: WasmGenerator;
   private tokenizerPromise: Promise<ClipTokenizer> | null = null;
+  /**
+   * Prompts already tokenized within the context length. Whether a prompt fits is a pure function
+   * of the prompt and this bundle's tokenizer, so a repeated prompt (every cache hit) skips the
+   * BPE pass; one that does not fit is not remembered and fails the same way each time.
+   */
+  private readonly fits = new Lru<string, true>(FITS_MEMO_SIZE);
 
   constructor(
     readonly source: BundleSource,
@@ -53,7 +63,9 @@ export class ModelEntry {
 
   /** Throws a 400 naming `prompt` when the prompt has more tokens than the model reads. */
   async checkPrompt(prompt: string): Promise<void> {
+    if (this.fits.get(prompt)) return;
     promptTokenIds(await this.tokenizer(), prompt, this.manifest.tokenizer.contextLength);
+    this.fits.set(prompt, true);
   }
 }
 
