@@ -109,6 +109,10 @@ describe('API keys (AUTH_MODE=keys)', () => {
     expect((await gen(t, { prompt: 'x', seed: 1 })).status).toBe(200);
     expect((await t.request('/v1/models')).status).toBe(200);
     await expectError(await gen(t, { prompt: 'x', seed: 1 }, bearer(`ak_${'b'.repeat(32)}`)), 401, 'invalid_api_key');
+    // A token not shaped like our keys (an SDK's placeholder, a proxy's Basic auth) is no key: anonymous.
+    for (const authorization of ['Bearer sk-placeholder', 'Bearer ', `Basic ${btoa('user:pass')}`]) {
+      expect((await gen(t, { prompt: 'x', seed: 1 }, { authorization })).status, authorization).toBe(200);
+    }
     const { secret } = await newKey(t);
     await expectError(await gen(t, { prompt: 'x', seed: 1 }, bearer(secret, { origin: 'https://evil.example' })), 403, 'origin_not_allowed');
   });

@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AuthConfig } from '../config.ts';
 import { EdgeError } from '../errors.ts';
 import { clientAddress } from './ip.ts';
-import { type ApiKey, type KeyStore, originAllowed } from './keys.ts';
+import { type ApiKey, type KeyStore, SECRET_RE, originAllowed } from './keys.ts';
 import { type Limit, type LimitDecision, type RateLimiter, rateLimitHeaders } from './rate-limit.ts';
 
 /** Who is calling, as the guard found it: set on the context for the route handler. */
@@ -48,8 +48,9 @@ export class AccessControl {
 
   /**
    * Middleware for one kind of route: a key that is sent must be valid, unrevoked and allowed
-   * from the page's Origin (401 / 403, in every mode); in keys mode a key is required for
-   * generation, and for lookups unless anonymous lookups are on.
+   * from the page's Origin (401 / 403, in every mode; in open mode a bearer token not shaped like
+   * our keys is ignored); in keys mode a key is required for generation, and for lookups unless
+   * anonymous lookups are on.
    */
   guard(kind: AccessKind): MiddlewareHandler {
     return async (c, next) => {
@@ -69,6 +70,10 @@ export class AccessControl {
     const header = c.req.header('authorization');
     if (header === undefined) return null;
     const secret = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)?.[1];
+    // Open mode: a bearer token that is not one of our keys is a client's placeholder (OpenAI's
+    // SDKs must send some apiKey), so the call is anonymous. Anything shaped like our key is
+    // checked: a revoked or mistyped key must not quietly fall back to the anonymous limits.
+    if (this.config.mode === 'open' && !(secret && SECRET_RE.test(secret))) return null;
     if (!secret) throw unauthorized('invalid_api_key', 'send the API key as "Authorization: Bearer ak_..."');
     const key = await this.keys.find(secret);
     if (!key) throw unauthorized('invalid_api_key', 'unknown API key');
