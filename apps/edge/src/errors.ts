@@ -92,11 +92,22 @@ export function toEdgeError(error: unknown): EdgeError {
   return new EdgeError(500, 'internal_error', `internal error: ${detailOf(error)}`, { cause: error });
 }
 
-export function errorBody(e: EdgeError): ErrorBody {
-  return { error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } };
+/**
+ * OpenAI's error `type` for a status. With `param` (the field, or null) it makes the body the
+ * shape OpenAI SDKs parse, so their errors carry our field and class as well as code and message.
+ */
+export function openAiErrorType(status: number): string {
+  if (status >= 500) return 'server_error';
+  if (status === 401 || status === 403) return 'authentication_error';
+  if (status === 429) return 'rate_limit_error';
+  return 'invalid_request_error';
 }
 
-/** The app's onError: every failure leaves as `{ error: { code, message, field? } }`. */
+export function errorBody(e: EdgeError): ErrorBody {
+  return { error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}), type: openAiErrorType(e.status), param: e.field ?? null } };
+}
+
+/** The app's onError: every failure leaves as `{ error: { code, message, field?, type, param } }`. */
 export function onError(log: (message: string, error?: unknown) => void) {
   return (error: unknown, c: Context) => {
     const e = toEdgeError(error);

@@ -77,7 +77,7 @@ export default {
       ready = await app;
     } catch (error) {
       const message = `the gateway could not start: ${(error as Error).message}`;
-      return Response.json({ error: { code: 'startup_failed', message } }, { status: 503, headers: { 'retry-after': '5' } });
+      return Response.json({ error: { code: 'startup_failed', message, type: 'server_error', param: null } }, { status: 503, headers: { 'retry-after': '5' } });
     }
     return ready.fetch(request, env, ctx);
   },

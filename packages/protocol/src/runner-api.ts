@@ -48,7 +48,14 @@ export const runnerInfoSchema = z.object({
 
 /** Every error body, of runner and gateway alike. */
 export const errorBodySchema = z.object({
-  error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }),
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    field: z.string().optional(),
+    /** OpenAI-compatible duplicates the gateway adds: the error class and the field (or null). */
+    type: z.string().optional(),
+    param: z.string().nullable().optional(),
+  }),
 });
 
 export type RunnerItem = z.infer<typeof runnerItemSchema>;

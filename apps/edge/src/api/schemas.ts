@@ -105,7 +105,17 @@ export const cacheEntrySchema = z
   })
   .openapi('CacheEntry');
 
-export const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) }).openapi('Error');
+export const errorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ description: 'Stable machine code, e.g. invalid_request, rate_limited, no_runner.' }),
+      message: z.string(),
+      field: z.string().optional().openapi({ description: 'The request field at fault, when one is.' }),
+      type: z.string().openapi({ description: 'OpenAI-style class: invalid_request_error, authentication_error, rate_limit_error or server_error.' }),
+      param: z.string().nullable().openapi({ description: 'OpenAI-style copy of field (null when none).' }),
+    }),
+  })
+  .openapi('Error');
 
 export const modelSchema = z
   .object({
