@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { attentionResolutions } from '../config/generator-config.ts';
 import { verifyBundleDir } from '../node/bundle-dir.ts';
 import { resolveBundle } from './bundle-arg.ts';
 import { UsageError } from './errors.ts';
@@ -23,7 +24,7 @@ export async function inspectCommand(args: string[]): Promise<number> {
     `  content hash   ${source.contentHash}`,
     `  output         ${m.resolution}x${m.resolution}, ${g.image_channels} channels`,
     `  parameters     ${m.parameters.toLocaleString('en')} (generator ${m.generator.parameters.toLocaleString('en')}, text encoder ${m.textEncoder.parameters.toLocaleString('en')})`,
-    `  generator      ${m.generator.numLayers} layers, z ${g.z_dim}, w ${g.w_dim}, experts ${JSON.stringify(g.num_experts)}, mtm ${g.mtm}, attention at ${(g.attn_resolutions ?? []).join('/')}`,
+    `  generator      ${m.generator.numLayers} layers, z ${g.z_dim}, w ${g.w_dim}, experts ${JSON.stringify(g.num_experts)}, mtm ${g.mtm}, attention at ${attentionResolutions(g).join('/') || 'none'}`,
     `  text encoder   width ${m.textEncoder.config.width}, ${m.textEncoder.config.layers} layers, ${m.textEncoder.config.heads} heads, vocab ${m.textEncoder.config.vocabSize}`,
     `  sampling       default psi ${m.sampling.defaultPsi}, text-conditional centre of ${m.sampling.centerCount} latents`,
     '  files',

@@ -23,6 +23,14 @@ export const generatorConfigSchema = z
     use_class_label: z.literal(false).default(false),
     label_dim: z.literal(0).default(0),
     embedding_dim: z.number().int().default(512),
+    // The class-embedding layer's settings: accepted so a full reference kwargs dump parses, but
+    // that layer exists only with use_class_label, so they change nothing (and get no default,
+    // keeping parsed configs and bundle hashes as they were).
+    embedding_bias: z.boolean().optional(),
+    embedding_use_wscale: z.boolean().optional(),
+    embedding_wscale_gain: z.number().optional(),
+    embedding_lr_mul: z.number().optional(),
+    normalize_class_embed: z.boolean().optional(),
     // Text conditioning.
     use_text_cond: z.literal(true).default(true),
     use_w_cond: z.boolean().default(false),
@@ -40,7 +48,9 @@ export const generatorConfigSchema = z
     image_channels: z.number().int().positive().default(3),
     num_adaptive_kernels: perRes,
     num_block_per_res: perRes,
-    attn_resolutions: z.array(z.string()).nullable().default(['8', '16', '32']),
+    // The reference tests `str(res) in attn_resolutions`, so only string entries place attention;
+    // its default (8, 16, 32) holds ints and therefore places none. Both are kept as given.
+    attn_resolutions: z.array(z.union([z.string(), z.number()])).nullable().default([8, 16, 32]),
     attn_depth: perRes.default({}),
     attn_ch_factor: z.number().default(1.0),
     mask_self: z.boolean().default(false),
@@ -67,7 +77,7 @@ export const generatorConfigSchema = z
     include_ff: z.boolean().default(true),
     glu: z.boolean().default(false),
     use_checkpoint: z.boolean().default(false),
-    checkpoint_res: z.array(z.string()).nullable().default(null),
+    checkpoint_res: z.array(z.union([z.string(), z.number()])).nullable().default(null),
     eps: z.number().positive().default(1e-8),
     mtm: z.boolean().default(false),
     num_experts: perRes.default({}),
@@ -80,18 +90,52 @@ export const generatorConfigSchema = z
     if (!allowed.includes(c.resolution)) {
       ctx.addIssue({ code: 'custom', path: ['resolution'], message: `must be one of ${allowed.join(', ')}` });
     }
-    for (let r = c.init_res; r <= c.resolution; r *= 2) {
+    const levels: number[] = [];
+    for (let r = c.init_res; r <= c.resolution; r *= 2) levels.push(r);
+    for (const r of levels) {
       for (const key of ['num_adaptive_kernels', 'num_block_per_res'] as const) {
         if (c[key][String(r)] === undefined) {
           ctx.addIssue({ code: 'custom', path: [key, String(r)], message: `missing an entry for resolution ${r}` });
         }
       }
     }
-    if (c.mask_self) {
-      // The reference masks a T x T diagonal: it fails in cross-attention and yields NaN in the text head.
-      ctx.addIssue({ code: 'custom', path: ['mask_self'], message: 'mask_self=true does not run in the reference generator; only false is supported' });
+    for (const key of Object.keys(c.num_block_per_res)) {
+      // Entries above the resolution only lengthen wp (see layout.ts); any other entry would shift
+      // the reference's layer ids away from the modules it builds.
+      if (!levels.includes(Number(key)) && !(Number(key) > c.resolution)) {
+        ctx.addIssue({ code: 'custom', path: ['num_block_per_res', key], message: `${key} is not a resolution from init_res ${c.init_res} up` });
+      }
+    }
+    const attnRes = attentionResolutions(c);
+    if ((c.attn_resolutions ?? Object.keys(c.attn_depth)).length > levels.length) {
+      // SynthesisNetwork asserts this (counting every entry, strings or not).
+      ctx.addIssue({ code: 'custom', path: ['attn_resolutions'], message: `more entries than the ${levels.length} resolutions` });
+    }
+    for (const r of levels.filter((l) => attnRes.includes(String(l)) && c.attn_depth[String(l)] === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['attn_depth', String(r)], message: `missing for attention resolution ${r}` });
+    }
+    const hasAttention = c.num_layers_text_enc > 0 || levels.some((r) => attnRes.includes(String(r)) && (c.num_block_per_res[String(r)] ?? 0) > 0);
+    if (c.mask_self && c.l2_attention && hasAttention) {
+      // The reference masks only l2 logits, with a T x T diagonal: the cross-attention fails on it
+      // and the text head's single-prompt attention becomes NaN. Without l2 the mask is ignored.
+      ctx.addIssue({ code: 'custom', path: ['mask_self'], message: 'mask_self=true with l2_attention does not run in the reference generator' });
+    }
+    if (c.skip_connection) {
+      // The skip sum upsamples the previous scale's image 2x: every scale up to the last must be output.
+      const top = Math.min(c.resolution, Math.max(...c.ms_training_res.map(Number)));
+      for (const r of levels.filter((l) => l <= top && !c.ms_training_res.includes(String(l)))) {
+        ctx.addIssue({ code: 'custom', path: ['ms_training_res'], message: `skip_connection needs ${r} in ms_training_res (up to ${top})` });
+      }
     }
   });
+
+/**
+ * Resolutions (as the reference's string keys) that get a ResidualAttnBlock: attn_resolutions, or
+ * attn_depth's keys when it is null. Numeric entries never match the reference's `str(res)` test.
+ */
+export function attentionResolutions(c: Pick<GeneratorConfig, 'attn_resolutions' | 'attn_depth'>): string[] {
+  return (c.attn_resolutions ?? Object.keys(c.attn_depth)).filter((r): r is string => typeof r === 'string');
+}
 
 export type GeneratorConfigInput = z.input<typeof generatorConfigSchema>;
 export type GeneratorConfig = z.output<typeof generatorConfigSchema>;

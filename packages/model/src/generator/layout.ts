@@ -1,4 +1,4 @@
-import type { GeneratorConfig } from '../config/generator-config.ts';
+import { attentionResolutions, type GeneratorConfig } from '../config/generator-config.ts';
 
 /** One entry of SynthesisNetwork.net, in order; entry i consumes wp[:, i]. */
 export type NetModule =
@@ -8,7 +8,10 @@ export type NetModule =
 
 export interface SynthesisLayout {
   readonly modules: readonly NetModule[];
-  /** wp length: one code per net module (reference `num_layers`). */
+  /**
+   * wp length (reference `num_layers`): one code per net module, plus the codes the reference
+   * counts for num_block_per_res entries above the resolution (no module uses those).
+   */
   readonly numLayers: number;
   /** Index of the last module at each resolution, where that resolution's image is taken. */
   readonly layerIdToRes: ReadonlyMap<number, number>;
@@ -19,7 +22,7 @@ export interface SynthesisLayout {
 /** Derives SynthesisNetwork's module list exactly as its constructor builds it. */
 export function synthesisLayout(c: GeneratorConfig): SynthesisLayout {
   const channels = (res: number) => Math.min(Math.floor(c.fmaps_base / res), c.fmaps_max);
-  const attnRes = c.attn_resolutions ?? Object.keys(c.attn_depth);
+  const attnRes = attentionResolutions(c);
   const resolutions: number[] = [];
   for (let r = c.init_res; r <= c.resolution; r *= 2) resolutions.push(r);
 
@@ -42,5 +45,11 @@ export function synthesisLayout(c: GeneratorConfig): SynthesisLayout {
     }
     layerIdToRes.set(modules.length - 1, res);
   }
-  return { modules, numLayers: modules.length, layerIdToRes, resolutions, channels };
+  // The reference sizes wp from every num_block_per_res entry, including entries above the output
+  // resolution that build no module: their codes are mapped (and truncated) but never used.
+  let extra = 0;
+  for (const [key, blocks] of Object.entries(c.num_block_per_res)) {
+    if (Number(key) > c.resolution) extra += attnRes.includes(key) ? 2 * blocks : blocks;
+  }
+  return { modules, numLayers: modules.length + extra, layerIdToRes, resolutions, channels };
 }

@@ -19,6 +19,7 @@ export function synthesis(b: Builder, wp: string, localText: string, c: Generato
   let h = '';
   let size = c.init_res;
   let img: string | null = null;
+  let imgRes = 0;
   for (const [idx, m] of layout.modules.entries()) {
     const w = b.op('Gather', [wp, b.i64(idx)], { axis: { kind: 'int', value: 1 } }, `wp${idx}`);
     const mb = net.child(idx);
@@ -45,21 +46,25 @@ export function synthesis(b: Builder, wp: string, localText: string, c: Generato
     b.graph.tap(h, `blocks/net${String(idx).padStart(2, '0')}`, 'float32', ['batch', layout.channels(m.res), size, size]);
 
     const res = layout.layerIdToRes.get(idx);
-    if (res === undefined || !msRes.includes(res) || res > lastRes) continue;
-    // Every output layer is built (its weights are in the checkpoint); unused ones are pruned at encoding.
-    if (res <= lastRes) {
-      let y = modulatedConv(b.child(`output_res_${res}x${res}`), h, w, {
-        ...common, inChannels: layout.channels(res), outChannels: c.image_channels, kernelSize: 1,
-        numKernels: c.num_adaptive_kernels[String(res)], demodulate: false, activation: 'linear', clamp: c.conv_clamp, height: size, width: size,
-      }).y;
-      if (c.final_tanh) y = b.op('Tanh', [y]);
-      if (skipFilter && res !== c.init_res) {
-        if (img === null) throw new RangeError('skip_connection needs the initial resolution in ms_training_res');
-        y = b.add(y, upsample2d(b, img, skipFilter, c.image_channels, size / 2, size / 2));
-      }
-      img = y;
-      b.graph.tap(img, `img_res_${res}x${res}`, 'float32', ['batch', c.image_channels, size, size]);
+    if (res === undefined) continue;
+    // The reference builds an output layer at every resolution, so every one is declared (its
+    // weights are in the checkpoint); only those in ms_training_res up to the largest feed the
+    // image (the reference stops there), and the rest are pruned at encoding.
+    let y = modulatedConv(b.child(`output_res_${res}x${res}`), h, w, {
+      ...common, inChannels: layout.channels(res), outChannels: c.image_channels, kernelSize: 1,
+      numKernels: c.num_adaptive_kernels[String(res)], demodulate: false, activation: 'linear', clamp: c.conv_clamp, height: size, width: size,
+    }).y;
+    if (!msRes.includes(res) || res > lastRes) continue;
+    if (c.final_tanh) y = b.op('Tanh', [y]);
+    if (skipFilter && res !== c.init_res) {
+      if (img === null) throw new RangeError('skip_connection needs the initial resolution in ms_training_res');
+      // The skip sum upsamples the previous image 2x, so no resolution may be left out below the last.
+      if (imgRes !== res / 2) throw new RangeError(`skip_connection needs ${res / 2} in ms_training_res (the image before ${res})`);
+      y = b.add(y, upsample2d(b, img, skipFilter, c.image_channels, size / 2, size / 2));
     }
+    img = y;
+    imgRes = res;
+    b.graph.tap(img, `img_res_${res}x${res}`, 'float32', ['batch', c.image_channels, size, size]);
   }
   if (img === null) throw new RangeError('ms_training_res produced no image output');
   return img;

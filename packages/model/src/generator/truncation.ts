@@ -9,9 +9,11 @@ export function lerp(b: Builder, start: string, end: string, weight: string): st
 }
 
 /**
- * The truncation trick of the reference script: the first `trunc_layers` codes move toward the
- * global w_avg by psi, then (when a sample asks for it) toward its text-conditional centre, the
- * mean wp of K latents for the same text, again by psi.
+ * The truncation trick: the first `trunc_layers` codes move toward the global w_avg by psi, then
+ * (when a sample asks for it) toward its text-conditional centre, the mean wp of K latents for
+ * the same text, again by psi. A sample with a centre follows run_synthesize, which lerps for any
+ * psi; one without follows Text2ImageGenerator.forward, which truncates only when psi < 1 (so
+ * psi > 1 does not extrapolate there).
  */
 export function truncate(
   b: Builder,
@@ -21,8 +23,10 @@ export function truncate(
   const psi = b.reshape(o.psi, [-1, 1, 1]);
   const layerIds = b.i64(Array.from({ length: o.numLayers }, (_, i) => i), [1, o.numLayers, 1]);
   const active = b.op('Less', [layerIds, o.layers]); // [1, L, 1]
-  const towardAvg = b.op('Where', [active, lerp(b, o.wAvg, wp, psi), wp]);
+  const useCenter = b.reshape(o.useCenter, [-1, 1, 1]);
+  const truncates = b.op('Or', [useCenter, b.op('Less', [psi, b.f32(1)])]); // [N, 1, 1]
+  const towardAvg = b.op('Where', [b.op('And', [active, truncates]), lerp(b, o.wAvg, wp, psi), wp]);
   b.graph.tap(towardAvg, 'wp_toward_avg', 'float32', ['batch', o.numLayers, 'w_dim']);
   const towardCenter = b.op('Where', [active, lerp(b, o.center, towardAvg, psi), towardAvg]);
-  return b.op('Where', [b.reshape(o.useCenter, [-1, 1, 1]), towardCenter, towardAvg]);
+  return b.op('Where', [useCenter, towardCenter, towardAvg]);
 }
