@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { parseGeneratorConfig } from '../config/generator-config.ts';
-import { type CheckResult, compareRouterChoices, compareTensor, compareUint8Image } from '../conform/compare.ts';
+import { type CheckResult, compareRouterChoices, compareTensor, compareTensorScaled, compareUint8Image } from '../conform/compare.ts';
 import { buildGenerator } from '../generator/generator.ts';
 import { toUint8Image } from '../image/index.ts';
 import { encodeModel } from '../onnx/encode.ts';
@@ -10,6 +10,7 @@ import type { OrtModule, Tensor } from '../runtime/ort-types.ts';
 import { readGeneratorStateDict, toFloat32 } from '../weights/index.ts';
 import type { FixtureDir } from './fixture-dir.ts';
 
+/** Max abs error allowed per output; inner block dumps scale it by max(1, max|reference|) (see compareTensorScaled). */
 export const TENSOR_TOLERANCE = 1e-4;
 export const ROUTER_TIE_GAP = 1e-4;
 
@@ -66,7 +67,8 @@ export async function conformGenerator(ort: OrtModule, fx: FixtureDir, textToken
       const ours = asFloats(out[`blocks/${name.slice('blocks/'.length)}`]);
       const ref = fx.floats(rel);
       // Block dumps hold prompt 0 only.
-      results.push(compareTensor(`${psiDir}/${name}`, ref, ours.subarray(0, ref.length), TENSOR_TOLERANCE));
+      // Inner blocks are the one place values reach ~100 (undemodulated convs): their fp32 noise is relative.
+      results.push(compareTensorScaled(`${psiDir}/${name}`, ref, ours.subarray(0, ref.length), TENSOR_TOLERANCE));
     }
   }
   if (inputs.loop_mapping && fx.has(inputs.loop_mapping.z_loop_file)) {
