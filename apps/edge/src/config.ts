@@ -86,6 +86,7 @@ export const DEFAULT_CACHE_MAX_BYTES = 1 << 30;
  * Variables (all optional):
  *   WASM_MAX_BATCH (2)           misses in a batch up to this run in-process, larger go to runners
  *   WASM_FALLBACK_MAX_BATCH (4)  with no healthy runner, batches up to this still run in-process; larger get 503
+ *   WASM_MAX_QUEUE (32)          images queued or running in-process at most; past it a runner, else 503 busy
  *   RUNNERS ("")                 comma-separated GPU runner base URLs
  *   RUNNER_SHARED_SECRET         HMAC secret shared with the runners (required when RUNNERS is set)
  *   RUNNER_HEALTH_TTL_MS (5000)  how long a /readyz verdict stands
@@ -118,7 +119,13 @@ export function parseEdgeConfig(env: EnvVars, extraRunners: readonly RunnerEndpo
   const publicUrl = env.PUBLIC_URL ? String(env.PUBLIC_URL) : undefined;
   if (publicUrl && !/^https?:\/\//.test(publicUrl)) problems.push(`PUBLIC_URL=${JSON.stringify(publicUrl)}: must be an http(s) URL`);
   const config: EdgeConfig = {
-    routing: { wasmMaxBatch, wasmFallbackMaxBatch, retryAfterS: intVar(env, 'RETRY_AFTER_S', 5, 1, 3600, problems) },
+    routing: {
+      wasmMaxBatch,
+      wasmFallbackMaxBatch,
+      // At least one full in-process batch, or WASM_FALLBACK_MAX_BATCH could never run.
+      wasmMaxQueue: Math.max(wasmFallbackMaxBatch, intVar(env, 'WASM_MAX_QUEUE', 32, 1, 100_000, problems)),
+      retryAfterS: intVar(env, 'RETRY_AFTER_S', 5, 1, 3600, problems),
+    },
     runners: [...urls.map((url) => ({ url, secret })), ...extraRunners],
     runnerHealthTtlMs: intVar(env, 'RUNNER_HEALTH_TTL_MS', 5_000, 0, 3_600_000, problems),
     runnerTimeoutMs: intVar(env, 'RUNNER_TIMEOUT_MS', 120_000, 100, 3_600_000, problems),

@@ -143,6 +143,34 @@ describe('POST /v1/images/generations: cache and routing', () => {
   });
 });
 
+describe('in-process queue bound (WASM_MAX_QUEUE)', () => {
+  it('past the bound a request without a runner gets 503 busy with Retry-After; the queued ones finish and the next is served', async () => {
+    const t = setup({ WASM_MAX_BATCH: '2', WASM_FALLBACK_MAX_BATCH: '2', WASM_MAX_QUEUE: '3', RETRY_AFTER_S: '9' });
+    let release!: () => void;
+    t.gen.gate = new Promise((r) => (release = r));
+    const queued = [t.post({ prompt: 'q1', seed: 1, n: 2 }), t.post({ prompt: 'q2', seed: 1 })];
+    await new Promise((r) => setTimeout(r, 50));
+    const refused = await t.post({ prompt: 'q3', seed: 1 });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('9');
+    expect((await refused.json()).error).toMatchObject({ code: 'busy', type: 'server_error' });
+    release();
+    t.gen.gate = null;
+    expect((await Promise.all(queued)).map((r) => r.status)).toEqual([200, 200]);
+    // A cache hit never waits for the queue.
+    expect((await t.post({ prompt: 'q2', seed: 1 })).headers.get('x-aurora-route')).toBe('cache');
+    expect((await t.post({ prompt: 'q3', seed: 1 })).status).toBe(200);
+    expect(await rowCount(t)).toBe(4);
+  });
+
+  it('is at least WASM_FALLBACK_MAX_BATCH, and a bad value is a config error', async () => {
+    const { parseEdgeConfig } = await import('../src/config.ts');
+    expect(parseEdgeConfig({ WASM_FALLBACK_MAX_BATCH: '6', WASM_MAX_QUEUE: '2' }).routing.wasmMaxQueue).toBe(6);
+    expect(parseEdgeConfig({}).routing.wasmMaxQueue).toBe(32);
+    expect(() => parseEdgeConfig({ WASM_MAX_QUEUE: '0' })).toThrow(/WASM_MAX_QUEUE/);
+  });
+});
+
 describe('GET endpoints', () => {
   it('serves images immutably with a strong ETag and 304', async () => {
     const t = setup();

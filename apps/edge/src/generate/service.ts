@@ -52,6 +52,12 @@ export interface RoutingConfig {
   readonly wasmMaxBatch: number;
   /** With no healthy runner, batches up to this size still run in WASM; larger ones get 503. */
   readonly wasmFallbackMaxBatch: number;
+  /**
+   * Images queued or running in-process at most (per process or isolate). Past it a batch goes to
+   * a runner even when small, or gets 503 busy: the queue is serial, so an unbounded one only
+   * turns overload into timeouts and memory.
+   */
+  readonly wasmMaxQueue: number;
   /** Retry-After seconds on a 503. */
   readonly retryAfterS: number;
 }
@@ -168,8 +174,9 @@ export class GenerationService {
   }
 
   private async run(model: ModelEntry, prompt: string, psi: number, seeds: number[]): Promise<{ pngs: Uint8Array[]; route: Route; runMs: number | null }> {
-    const { wasmMaxBatch, wasmFallbackMaxBatch, retryAfterS } = this.routing;
-    if (seeds.length > wasmMaxBatch) {
+    const { wasmMaxBatch, wasmFallbackMaxBatch, wasmMaxQueue, retryAfterS } = this.routing;
+    const wasmFull = () => model.wasm.depth + seeds.length > wasmMaxQueue;
+    if (seeds.length > wasmMaxBatch || wasmFull()) {
       const items: RunnerItem[] = seeds.map((seed) => ({ prompt, seed, psi, bundle: model.id }));
       try {
         const res = await this.runners.generate(items, model);
@@ -188,6 +195,14 @@ export class GenerationService {
           );
         }
       }
+    }
+    if (wasmFull()) {
+      throw new EdgeError(
+        503,
+        'busy',
+        `${model.wasm.depth} images are queued in-process (WASM_MAX_QUEUE ${wasmMaxQueue}) and no GPU runner is available; retry later`,
+        { headers: { 'retry-after': String(retryAfterS) } },
+      );
     }
     const started = performance.now();
     const images = await model.wasm.generate(seeds.map((seed) => ({ prompt, seed, psi })));
