@@ -214,6 +214,22 @@ describe('GET endpoints', () => {
     expect(entry.hit_count).toBe(3);
   });
 
+  it('reports the cache bound and, after a save, the usage in /healthz', async () => {
+    const t = setup({ CACHE_MAX_BYTES: '5000000', CACHE_MAX_ENTRIES: '100' });
+    const before = (await (await t.request('/healthz')).json()).cache;
+    expect(before).toMatchObject({ max_bytes: 5_000_000, max_entries: 100 });
+    const made = await (await t.post({ prompt: 'health', seed: 1, n: 2, response_format: 'b64_json' })).json();
+    const bytes = made.data.reduce((sum: number, d: { b64_json: string }) => sum + Buffer.from(d.b64_json, 'base64').length, 0);
+    // The first save's background check reads the shared total: exactly what was stored here.
+    const expected = { max_bytes: 5_000_000, max_entries: 100, estimated_bytes: bytes, estimated_entries: 2 };
+    let cache: unknown = null;
+    for (let i = 0; i < 100 && JSON.stringify(cache) !== JSON.stringify(expected); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      cache = (await (await t.request('/healthz')).json()).cache;
+    }
+    expect(cache).toEqual(expected);
+  });
+
   it('lists models, reports health, and documents the API', async () => {
     const t = setup();
     const models = await (await t.request('/v1/models')).json();

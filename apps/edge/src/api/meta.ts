@@ -24,6 +24,18 @@ const PAGE_HEADERS = {
   'x-content-type-options': 'nosniff',
 };
 
+/** The cache bound (0: none) and this process's latest estimate of the usage (null before the first save). */
+function cacheHealth(deps: RouteContext['deps']) {
+  const eviction = deps.store.eviction;
+  const usage = eviction?.estimate ?? null;
+  return {
+    max_bytes: eviction?.bound.maxBytes ?? 0,
+    max_entries: eviction?.bound.maxEntries ?? 0,
+    estimated_bytes: usage?.bytes ?? null,
+    estimated_entries: usage?.entries ?? null,
+  };
+}
+
 export function registerMeta(app: EdgeApp, { deps, service }: RouteContext): void {
   app.openapi(modelsRoute, (c) =>
     c.json(
@@ -54,6 +66,7 @@ export function registerMeta(app: EdgeApp, { deps, service }: RouteContext): voi
         wasm_heap_bytes: deps.wasmHeapBytes(),
         in_flight: service.inFlight,
         runners: deps.runners.status().map((r) => ({ healthy: r.healthy, in_flight: r.inFlight, queue_depth: r.queueDepth, bundles: r.bundles })),
+        cache: cacheHealth(deps),
       },
       200,
     ),

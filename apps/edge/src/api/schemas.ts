@@ -141,5 +141,13 @@ export const healthSchema = z
     wasm_heap_bytes: z.number().int(),
     in_flight: z.number().int(),
     runners: z.array(z.object({ healthy: z.boolean(), in_flight: z.number().int(), queue_depth: z.number().int().nullable(), bundles: z.array(z.string()) })),
+    cache: z
+      .object({
+        max_bytes: z.number().int(),
+        max_entries: z.number().int(),
+        estimated_bytes: z.number().int().nullable(),
+        estimated_entries: z.number().int().nullable(),
+      })
+      .openapi({ description: "The cache bound (0: none) and this process's latest estimate of the usage (null before its first save)." }),
   })
   .openapi('Health');
