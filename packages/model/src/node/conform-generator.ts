@@ -1,14 +1,14 @@
-import * as fs from 'node:fs';
 import { parseGeneratorConfig } from '../config/generator-config.ts';
 import { type CheckResult, compareRouterChoices, compareTensor, compareTensorScaled, compareUint8Image } from '../conform/compare.ts';
 import { buildGenerator } from '../generator/generator.ts';
 import { toUint8Image } from '../image/index.ts';
-import { encodeModel } from '../onnx/encode.ts';
 import { checkpointProvider } from '../onnx/providers.ts';
 import { GeneratorSession } from '../runtime/generator-session.ts';
 import type { OrtModule, Tensor } from '../runtime/ort-types.ts';
-import { readGeneratorStateDict, toFloat32 } from '../weights/index.ts';
+import { toFloat32 } from '../weights/index.ts';
 import type { FixtureDir } from './fixture-dir.ts';
+import { createGraphSessionNode } from './graph-session.ts';
+import { readWeightsFile } from './read-weights.ts';
 
 /** Max abs error allowed per output; inner block dumps scale it by max(1, max|reference|) (see compareTensorScaled). */
 export const TENSOR_TOLERANCE = 1e-4;
@@ -28,13 +28,21 @@ const asNumbers = (t: Tensor) => Array.from(t.data as BigInt64Array, Number);
  * latents, and compares every stored intermediate. All prompts run as one batch: the graph
  * computes each sample independently, as the reference's batch-1 inference does.
  */
-export async function conformGenerator(ort: OrtModule, fx: FixtureDir, textTokens?: Float32Array): Promise<CheckResult[]> {
+export async function conformGenerator(
+  ort: OrtModule,
+  fx: FixtureDir,
+  textTokens?: Float32Array,
+  options: { readonly inlineLimit?: number } = {},
+): Promise<CheckResult[]> {
   const config = parseGeneratorConfig(fx.json<{ generator: unknown }>('config.json').generator);
-  const stateDict = readGeneratorStateDict(new Uint8Array(fs.readFileSync(fx.file('generator.pth'))));
-  const named = new Map([...stateDict].map(([k, t]) => [k, toFloat32(t)]));
-  const built = buildGenerator(config, checkpointProvider(named), { exposeIntermediates: true });
-  const L = built.layout.numLayers;
-  const session = await GeneratorSession.create(ort, encodeModel(built.graph).model, { clipWidth: config.clip_out_dim, zDim: config.z_dim, numLayers: L });
+  // Read tensor by tensor from the file: the paper checkpoint (4.7 GB) is past what one buffer may hold.
+  const { session: ortSession, numLayers: L, outputNames } = await (async () => {
+    const named = new Map([...readWeightsFile(fx.file('generator.pth'), 'generator')].map(([k, t]) => [k, toFloat32(t)]));
+    const built = buildGenerator(config, checkpointProvider(named), { exposeIntermediates: true });
+    const session = await createGraphSessionNode(ort, built.graph, { inlineLimit: options.inlineLimit });
+    return { session, numLayers: built.layout.numLayers, outputNames: built.graph.outputs.map((o) => o.name) };
+  })();
+  const session = GeneratorSession.wrap(ort, ortSession, { clipWidth: config.clip_out_dim, zDim: config.z_dim, numLayers: L });
 
   const inputs = fx.json<FixtureInputs>('inputs.json');
   const tokens = textTokens ?? fx.floats('inputs/clip_tokens.f32');
@@ -43,7 +51,6 @@ export async function conformGenerator(ort: OrtModule, fx: FixtureDir, textToken
   const z = fx.floats('inputs/z.f32');
   const truncLayers = inputs.trunc_layers ?? L;
   const results: CheckResult[] = [];
-  const outputNames = built.graph.outputs.map((o) => o.name);
 
   for (const psiDir of psiFolders(fx)) {
     const psi = Number(psiDir.slice('psi_'.length));

@@ -1,12 +1,11 @@
-import * as fs from 'node:fs';
 import { buildClipTextFromStateDict } from '../clip/weights.ts';
 import { type CheckResult, compareTensor } from '../conform/compare.ts';
-import { encodeModel } from '../onnx/encode.ts';
 import type { OrtModule } from '../runtime/ort-types.ts';
 import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.ts';
-import { readStateDict } from '../weights/index.ts';
 import type { FixtureDir } from './fixture-dir.ts';
 import { TENSOR_TOLERANCE } from './conform-generator.ts';
+import { createGraphSessionNode } from './graph-session.ts';
+import { readWeightsFile } from './read-weights.ts';
 
 interface TokenizerCorpus {
   context_length?: number;
@@ -38,9 +37,8 @@ export function conformFixtureTokens(tokenizer: ClipTokenizer, fx: FixtureDir): 
 /** The CLIP text tower from clip_text.pth on the fixture's token ids, against its stored features. */
 export async function conformClipText(ort: OrtModule, fx: FixtureDir): Promise<CheckResult[]> {
   const config = fx.json<{ clip_text?: { heads?: number } }>('config.json');
-  const stateDict = readStateDict(new Uint8Array(fs.readFileSync(fx.file('clip_text.pth'))));
-  const built = buildClipTextFromStateDict(stateDict, { heads: config.clip_text?.heads });
-  const session = await ort.InferenceSession.create(encodeModel(built.graph).model);
+  const built = buildClipTextFromStateDict(readWeightsFile(fx.file('clip_text.pth'), 'plain'), { heads: config.clip_text?.heads });
+  const session = await createGraphSessionNode(ort, built.graph);
   const [n, length] = fx.shape('inputs/token_ids.i32');
   const ids = BigInt64Array.from(fx.ints('inputs/token_ids.i32'), (v) => BigInt(v));
   const out = await session.run({ token_ids: new ort.Tensor('int64', ids, [n, length]) });
