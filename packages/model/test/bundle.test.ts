@@ -1,11 +1,20 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { buildBundle } from '../src/bundle/build.ts';
+import { generatorPreset } from '../src/config/presets.ts';
+import { parseGeneratorConfig } from '../src/config/generator-config.ts';
+import { decodePng } from '../src/image/png.ts';
+import { randomProvider } from '../src/onnx/providers.ts';
+import { AuroraPipeline } from '../src/pipeline/pipeline.ts';
+import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { buildTinyBundle } from '../src/bundle/aurora-tiny.ts';
 import { memoryBundle, readVerified } from '../src/bundle/bundle.ts';
 import { BundleError, manifestContentHash, parseBundleManifest } from '../src/bundle/manifest.ts';
 import { packBundle, unpackBundle } from '../src/bundle/pack.ts';
-import { readBundleDir, verifyBundleDir } from '../src/node/bundle-dir.ts';
+import { readBundleDir, verifyBundleDir, writeBundleDir } from '../src/node/bundle-dir.ts';
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
 const flat = (chunks: readonly Uint8Array[]) => Buffer.concat(chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)));
@@ -63,5 +72,29 @@ describe('bundle storage', () => {
     const files = Object.fromEntries(Object.entries(good.files).filter(([name]) => name !== 'vocab.txt.gz'));
     expect(() => parseBundleManifest({ ...good, files })).toThrow(/vocab\.txt\.gz is used but not listed/);
     await expect(memoryBundle({ ...good, format: 'other' }, new Map())).rejects.toThrow(/format/);
+  });
+});
+
+describe('a bundle whose ms_training_res stops below resolution', () => {
+  it('declares the size of the images it makes, and makes them that size', async () => {
+    const tiny = buildTinyBundle();
+    const config = parseGeneratorConfig({ ...generatorPreset('aurora-tiny'), ms_training_res: ['4', '8', '16', '32'] });
+    const [vocab] = tiny.files.get('vocab.txt.gz')!;
+    const built = buildBundle({
+      id: 'stops-at-32',
+      version: '1',
+      trained: false,
+      generator: { config, provider: randomProvider(1) },
+      textEncoder: { config: tiny.manifest.textEncoder.config, provider: randomProvider(2) },
+      vocab: { bytes: vocab, mergeCount: tiny.manifest.tokenizer.mergeCount },
+    });
+    expect(config.resolution).toBe(64);
+    expect(built.manifest.resolution).toBe(32);
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-test-')), 'stops-at-32');
+    writeBundleDir(built, dir);
+    const pipeline = await AuroraPipeline.load(ortNode as unknown as OrtModule, readBundleDir(dir), { preferPaths: true });
+    const [image] = await pipeline.generate([{ prompt: 'a red apple', seed: 1 }]);
+    expect([image.width, image.height]).toEqual([32, 32]);
+    expect(decodePng(image.png).width).toBe(32);
   });
 });

@@ -2,6 +2,7 @@ import { buildClipText } from '../clip/text-encoder.ts';
 import type { ClipTextConfig } from '../clip/config.ts';
 import type { GeneratorConfig } from '../config/generator-config.ts';
 import { buildGenerator } from '../generator/generator.ts';
+import { outputResolution } from '../generator/layout.ts';
 import { type EncodedModel, encodeModel } from '../onnx/encode.ts';
 import type { ParamProvider } from '../onnx/params.ts';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, type BundleManifest, parseBundleManifest } from './manifest.ts';
@@ -55,7 +56,8 @@ export function buildBundle(spec: BundleSpec): BuiltBundle {
     version: spec.version,
     description: spec.description ?? '',
     trained: spec.trained,
-    resolution: spec.generator.config.resolution,
+    // What the images are, which a config whose ms_training_res stops early makes smaller than `resolution`.
+    resolution: outputResolution(spec.generator.config),
     parameters: generatorParams + textParams,
     generator: { graph: 'generator.onnx', externalData: genData, parameters: generatorParams, config: spec.generator.config, numLayers: gen.layout.numLayers },
     textEncoder: { graph: 'text-encoder.onnx', externalData: textData, parameters: textParams, config: spec.textEncoder.config },

@@ -23,6 +23,7 @@ export const bundleManifestSchema = z.object({
   description: z.string().default(''),
   /** False for bundles with random weights: their images are noise, honestly labelled. */
   trained: z.boolean(),
+  /** Side of the images the generator makes (its last ms_training_res, at most config.resolution). */
   resolution: z.number().int().positive(),
   parameters: z.number().int().nonnegative(),
   generator: graphSchema.extend({ config: generatorConfigSchema, numLayers: z.number().int().positive() }),

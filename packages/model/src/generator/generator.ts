@@ -2,7 +2,7 @@ import type { GeneratorConfig } from '../config/generator-config.ts';
 import { Builder } from '../onnx/builder.ts';
 import { Graph } from '../onnx/graph.ts';
 import { type ParamProvider, ParamRegistry } from '../onnx/params.ts';
-import { synthesisLayout, type SynthesisLayout } from './layout.ts';
+import { outputResolution, synthesisLayout, type SynthesisLayout } from './layout.ts';
 import { mapping } from './mapping.ts';
 import { synthesis } from './synthesis.ts';
 import { textHead } from './text-head.ts';
@@ -64,8 +64,7 @@ export function buildGenerator(config: GeneratorConfig, provider: ParamProvider,
   });
   const image = synthesis(b.child('synthesis'), truncated, text.local, c, layout, S);
 
-  // The image comes from the highest resolution in ms_training_res (the reference stops there).
-  const R = Math.min(c.resolution, Math.max(...c.ms_training_res.map(Number)));
+  const R = outputResolution(c);
   graph.addOutput(image, 'image', 'float32', ['batch', c.image_channels, R, R]);
   graph.addOutput(text.global, 'global_text', 'float32', ['batch', c.context_dim]);
   graph.addOutput(text.local, 'local_text', 'float32', ['batch', S, c.context_dim]);

@@ -19,6 +19,14 @@ export interface SynthesisLayout {
   channels(res: number): number;
 }
 
+/**
+ * Side of the image the generator returns: the highest resolution in ms_training_res, where the
+ * reference stops, capped by `resolution` (a config that stops early makes smaller images).
+ */
+export function outputResolution(c: GeneratorConfig): number {
+  return Math.min(c.resolution, Math.max(...c.ms_training_res.map(Number)));
+}
+
 /** Derives SynthesisNetwork's module list exactly as its constructor builds it. */
 export function synthesisLayout(c: GeneratorConfig): SynthesisLayout {
   const channels = (res: number) => Math.min(Math.floor(c.fmaps_base / res), c.fmaps_max);
