@@ -4,26 +4,12 @@
  * bucket, sweeps run through cloudflare:workers' waitUntil. Afterwards the persisted D1 and R2
  * stores are read directly: every remaining row's object exists and no evicted object is left.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { unstable_startWorker } from 'wrangler';
-import { REPO_ROOT } from '../apps/edge/src/node.ts';
-
-const env = {
-  ...process.env,
-  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-  WRANGLER_SEND_METRICS: 'false',
-  XDG_CONFIG_HOME: path.join(REPO_ROOT, '.cache/xdg'),
-  WRANGLER_LOG_PATH: path.join(REPO_ROOT, '.cache/wrangler-logs'),
-};
-// Before wrangler loads (it reads these when imported): nothing goes to the user's home.
-Object.assign(process.env, env);
-
-type Worker = Awaited<ReturnType<typeof unstable_startWorker>>;
+import { type Worker, startWorker, wranglerD1 } from './support/workerd.ts';
 
 /** About three aurora-tiny PNGs (4.7-6 KB each). */
 const MAX_BYTES = 16_000;
@@ -35,24 +21,12 @@ let base: string;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-edge-workerd-eviction-'));
-  const wrangler = path.join(REPO_ROOT, 'node_modules/wrangler/bin/wrangler.js');
-  const run = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', dir], {
-    cwd: REPO_ROOT,
-    env,
-    encoding: 'utf8',
-  });
-  if (run.status !== 0) throw new Error(`wrangler d1 migrations apply failed:\n${run.stdout}\n${run.stderr}`);
-  const { unstable_startWorker: start } = await import('wrangler');
-  worker = await start({
-    config: path.join(REPO_ROOT, 'wrangler.toml'),
-    bindings: {
-      IMAGES: { type: 'r2_bucket', bucket_name: 'aurora-edge-eviction-images' },
-      CACHE_MAX_BYTES: { type: 'plain_text', value: String(MAX_BYTES) },
-      ANON_RPM: { type: 'plain_text', value: '0' },
-    },
-    dev: { persist: dir, watch: false, inspector: false, server: { hostname: '127.0.0.1', port: 0 }, logLevel: 'warn' },
-  });
-  base = (await worker.url).toString().replace(/\/$/, '');
+  wranglerD1(dir, 'migrations', 'apply', 'DB');
+  ({ worker, base } = await startWorker(dir, {
+    IMAGES: { type: 'r2_bucket', bucket_name: 'aurora-edge-eviction-images' },
+    CACHE_MAX_BYTES: { type: 'plain_text', value: String(MAX_BYTES) },
+    ANON_RPM: { type: 'plain_text', value: '0' },
+  }));
 });
 
 afterAll(async () => {

@@ -1,31 +1,17 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { unstable_startWorker } from 'wrangler';
 import { insertSql, prepareKey } from '../apps/edge/src/auth/keys.ts';
 import { type LocalRunner, startReadyLocalRunner } from '../apps/edge/src/node/runner-process.ts';
 import { REPO_ROOT } from '../apps/edge/src/node.ts';
 import { gatewayContract } from './support/gateway-contract.ts';
+import { type Worker, startWorker, wranglerD1 } from './support/workerd.ts';
 
 // The Worker in workerd itself (wrangler's unstable_startWorker: the real wrangler.toml, its build
 // step, static assets, local D1 with /migrations applied by `wrangler d1 migrations apply`), with a
 // real apps/gpu-runner process as its runner.
-const env = {
-  ...process.env,
-  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-  WRANGLER_SEND_METRICS: 'false',
-  XDG_CONFIG_HOME: path.join(REPO_ROOT, '.cache/xdg'),
-  WRANGLER_LOG_PATH: path.join(REPO_ROOT, '.cache/wrangler-logs'),
-};
-// Before wrangler loads (it reads these when imported): nothing goes to the user's home.
-Object.assign(process.env, env);
-
-type Worker = Awaited<ReturnType<typeof unstable_startWorker>>;
-type Bindings = NonNullable<Parameters<typeof unstable_startWorker>[0]['bindings']>;
-
 let dir: string;
 const SITE = 'https://shop.example';
 // Keys as Workers get them: the SQL `aurora keys create --print-sql` prints, run by `wrangler d1 execute`.
@@ -34,28 +20,13 @@ const tightKey = prepareKey({ name: 'workerd-tight', origins: ['*'], rpm: 1 }, D
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-edge-workerd-'));
-  const wrangler = path.join(REPO_ROOT, 'node_modules/wrangler/bin/wrangler.js');
-  const d1 = (...args: string[]) => {
-    const run = spawnSync(process.execPath, [wrangler, 'd1', ...args, '--local', '--persist-to', dir], { cwd: REPO_ROOT, env, encoding: 'utf8' });
-    if (run.status !== 0) throw new Error(`wrangler d1 ${args[0]} failed:\n${run.stdout}\n${run.stderr}`);
-  };
-  d1('migrations', 'apply', 'DB');
-  d1('execute', 'DB', '--command', `${insertSql(apiKey.row)} ${insertSql(tightKey.row)}`);
+  wranglerD1(dir, 'migrations', 'apply', 'DB');
+  wranglerD1(dir, 'execute', 'DB', '--command', `${insertSql(apiKey.row)} ${insertSql(tightKey.row)}`);
 });
 
 afterAll(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
-
-async function startWorker(bindings: Bindings): Promise<{ worker: Worker; base: string }> {
-  const { unstable_startWorker: start } = await import('wrangler');
-  const worker = await start({
-    config: path.join(REPO_ROOT, 'wrangler.toml'),
-    bindings,
-    dev: { persist: dir, watch: false, inspector: false, server: { hostname: '127.0.0.1', port: 0 }, logLevel: 'warn' },
-  });
-  return { worker, base: (await worker.url).toString().replace(/\/$/, '') };
-}
 
 describe('workerd, D1 rows, one GPU runner', () => {
   let runner: LocalRunner;
@@ -63,7 +34,7 @@ describe('workerd, D1 rows, one GPU runner', () => {
 
   beforeAll(async () => {
     runner = await startReadyLocalRunner({ repoRoot: REPO_ROOT, secret: randomBytes(24).toString('hex'), log: () => undefined });
-    started = await startWorker({
+    started = await startWorker(dir, {
       RUNNERS: { type: 'plain_text', value: runner.url },
       RUNNER_SHARED_SECRET: { type: 'plain_text', value: runner.secret },
       WASM_MAX_BATCH: { type: 'plain_text', value: '2' },
@@ -82,7 +53,7 @@ describe('workerd, PNGs in R2, AUTH_MODE=keys', () => {
   let started: { worker: Worker; base: string };
 
   beforeAll(async () => {
-    started = await startWorker({
+    started = await startWorker(dir, {
       IMAGES: { type: 'r2_bucket', bucket_name: 'aurora-edge-test-images' },
       AUTH_MODE: { type: 'plain_text', value: 'keys' },
       ANONYMOUS_LOOKUPS: { type: 'plain_text', value: 'true' },
