@@ -1,7 +1,6 @@
 import ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { type GeneratorConfigInput, parseGeneratorConfig } from '../src/config/generator-config.ts';
-import { GENERATOR_PRESETS } from '../src/config/presets.ts';
 import { maxAbsDiff } from '../src/conform/compare.ts';
 import { buildGenerator } from '../src/generator/generator.ts';
 import { encodeModel } from '../src/onnx/encode.ts';
@@ -9,20 +8,14 @@ import { checkpointProvider, randomProvider, shapeOnlyProvider } from '../src/on
 import { GeneratorSession } from '../src/runtime/generator-session.ts';
 import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { sampleLatents } from '../src/sampling/latent.ts';
+import { SMALL_32 } from './support/small-config.ts';
 import { createTensor } from '../src/weights/index.ts';
 
 /**
  * Configurations the reference Text2ImageGenerator accepts that our first schema/graph got
  * wrong (found by running the reference on generated fixtures; see README "Conformance").
  */
-const BASE: GeneratorConfigInput = {
-  ...GENERATOR_PRESETS['aurora-tiny'],
-  resolution: 32,
-  fmaps_base: 1024,
-  num_adaptive_kernels: { 4: 1, 8: 2, 16: 2, 32: 2 },
-  num_block_per_res: { 4: 1, 8: 1, 16: 1, 32: 1 },
-  ms_training_res: ['4', '8', '16', '32'],
-};
+const BASE = SMALL_32;
 
 async function run(change: Partial<GeneratorConfigInput>, psi: number[], center = false, outputs = ['image', 'wp']) {
   const config = parseGeneratorConfig({ ...BASE, ...change });

@@ -1,23 +1,15 @@
 import ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { type GeneratorConfigInput, parseGeneratorConfig } from '../src/config/generator-config.ts';
-import { GENERATOR_PRESETS } from '../src/config/presets.ts';
 import { buildGenerator } from '../src/generator/generator.ts';
 import { encodeModel } from '../src/onnx/encode.ts';
 import { randomProvider } from '../src/onnx/providers.ts';
 import { GeneratorSession } from '../src/runtime/generator-session.ts';
 import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { sampleLatents } from '../src/sampling/latent.ts';
+import { SMALL_32 } from './support/small-config.ts';
 
-/** A 32x32 relative of aurora-tiny, so each variant builds and runs in well under a second. */
-const BASE: GeneratorConfigInput = {
-  ...GENERATOR_PRESETS['aurora-tiny'],
-  resolution: 32,
-  fmaps_base: 1024,
-  num_adaptive_kernels: { 4: 1, 8: 2, 16: 2, 32: 2 },
-  num_block_per_res: { 4: 1, 8: 1, 16: 1, 32: 1 },
-  ms_training_res: ['4', '8', '16', '32'],
-};
+const BASE = SMALL_32;
 
 const VARIANTS: Record<string, Partial<GeneratorConfigInput>> = {
   'paper code paths (base)': {},
