@@ -1,6 +1,6 @@
 import type { GeneratorConfig } from '../config/generator-config.ts';
 import { Builder } from '../onnx/builder.ts';
-import { Graph } from '../onnx/graph.ts';
+import { attr, Graph } from '../onnx/graph.ts';
 import { type ParamProvider, ParamRegistry } from '../onnx/params.ts';
 import { outputResolution, synthesisLayout, type SynthesisLayout } from './layout.ts';
 import { mapping } from './mapping.ts';
@@ -56,7 +56,15 @@ export function buildGenerator(config: GeneratorConfig, provider: ParamProvider,
   const flatZ = b.reshape(centerZ, [-1, c.z_dim]);
   const textPerCenter = b.op('Expand', [b.unsqueeze(text.global, [1]), b.concat([b.i64([1]), K, b.i64([1])], 0)]);
   const centerCodes = mapping(mapper, flatZ, b.reshape(textPerCenter, [-1, c.context_dim]), c, L).wp; // [N*K, L, w]
-  const centerWp = b.reduceMean(b.op('Reshape', [centerCodes, b.concat([b.dim(z, 0), K, b.i64([L, c.w_dim])], 0)]), [1], false);
+  // The mean over the K codes as ones[N, 1, K] @ codes[N, K, L*w] / K: one M = 1 GEMM per sample,
+  // whose sums do not depend on the batch. A ReduceMean over K does: onnxruntime's CPU kernel sums a
+  // middle axis in another order when the batch is 1 (and its optimizer turns a Transpose that puts
+  // K last back into exactly that), so a sample's centre, hence its image, changed with its batch.
+  const N = b.dim(z, 0);
+  const perSample = b.op('Reshape', [centerCodes, b.concat([N, K, b.i64([L * c.w_dim])], 0)]); // [N, K, L*w]
+  const ones = b.op('Expand', [b.f32(1, [1, 1, 1]), b.concat([N, b.i64([1]), K], 0)]); // [N, 1, K]
+  const centerSum = b.matmul(ones, perSample); // [N, 1, L*w]
+  const centerWp = b.reshape(b.div(centerSum, b.op('Cast', [K], { to: attr.int(1) })), [0, L, c.w_dim]);
 
   graph.tap(centerWp, 'center_wp', 'float32', ['batch', L, c.w_dim]);
   const truncated = truncate(b, wp, {
