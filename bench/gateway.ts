@@ -10,12 +10,13 @@
  * Also reports GET /v1/images/{id}.png (a cached PNG with ETag) for comparison.
  *   tsx bench/gateway.ts
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
+import { type ListeningChild, spawnListening } from '../test/support/listening-child.ts';
 import { median } from './common.ts';
 
 const ROUNDS = 3;
@@ -50,22 +51,8 @@ async function load(opts: autocannon.Options, warmUp: boolean): Promise<Loaded> 
 }
 
 /** Starts this file in server mode in a child process; resolves with its base URL. */
-function startServer(mode: 'gateway' | 'bare', env: NodeJS.ProcessEnv = {}): Promise<{ url: string; child: ChildProcess }> {
-  const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, ['--import', 'tsx', self, `--serve-${mode}`], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk;
-      const m = /LISTENING (\S+)/.exec(out);
-      if (m) resolve({ url: m[1], child });
-    });
-    child.once('exit', (code) => reject(new Error(`${mode} server exited (${code}) before listening`)));
-  });
+function startServer(mode: 'gateway' | 'bare', env: NodeJS.ProcessEnv = {}): Promise<ListeningChild> {
+  return spawnListening(fileURLToPath(import.meta.url), [`--serve-${mode}`], { ...process.env, ...env });
 }
 
 async function stop(child: ChildProcess): Promise<void> {
