@@ -1,6 +1,6 @@
 import { AuroraApiError } from './errors.ts';
 import { parseRateLimit, parseRetryAfter } from './headers.ts';
-import type { ErrorBody, GenerateRequest, GenerateResult, ImageData, LookupRequest, ModelInfo } from './types.ts';
+import type { ErrorBody, GenerateRequest, GenerateResponse, GenerateResult, ImageData, LookupRequest, ModelInfo } from './types.ts';
 
 export interface AuroraClientOptions {
   /** The gateway's origin (and path prefix, if any), e.g. "https://images.example.com". */
@@ -69,9 +69,9 @@ export class AuroraClient {
     if (request.cache !== undefined && !CACHE_MODES.includes(request.cache))
       throw new RangeError(`cache must be "use", "refresh" or "only", got "${request.cache}"`);
     const res = await this.send('POST', '/v1/images/generations', options, JSON.stringify(request));
-    const body = (await res.json()) as { created: number; data: ImageData[] };
+    const body = (await res.json()) as GenerateResponse;
     return {
-      created: body.created,
+      ...body,
       data: body.data.map((d) => this.absolute(d)),
       route: res.headers.get('x-aurora-route'),
       rateLimit: parseRateLimit(res.headers),

@@ -27,16 +27,26 @@ export interface GenerateRequest {
 
 /** One image of a response: `url` or `b64_json`, per the request's response_format. */
 export interface ImageData {
+  /** The image id (its cache key): GET /v1/images/{id}.png serves it. */
+  readonly id?: string;
   readonly url?: string;
   readonly b64_json?: string;
   readonly seed: number;
   readonly cached: boolean;
+  /** Where it came from: "cache", "wasm" (in the gateway) or "runner" (a GPU runner). */
+  readonly route?: string;
 }
 
 /** 200 body of POST /v1/images/generations. */
 export interface GenerateResponse {
   /** Unix seconds. */
   readonly created: number;
+  /** The bundle id that made the images. */
+  readonly model?: string;
+  /** The first seed: the one the gateway chose when the request gave none, so the call can be repeated. */
+  readonly seed?: number;
+  readonly truncation_psi?: number;
+  readonly size?: string;
   readonly data: ImageData[];
 }
 
