@@ -8,8 +8,8 @@ import * as path from 'node:path';
 import { AuroraApiError, AuroraClient } from '@aurora-edge/client';
 import { decodePng } from '@aurora-edge/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keysCommand } from '../apps/edge/src/cli/keys.ts';
 import type { NodeGateway } from '../apps/edge/src/node.ts';
+import { createKeyWithCli } from './support/keys.ts';
 import { call, removeTempDirs, startGateway, tempDir } from './support/reliability.ts';
 
 const PROMPT = 'a paper boat on a pond';
@@ -77,9 +77,7 @@ describe('AuroraClient against the real gateway (AUTH_MODE=keys)', () => {
   beforeAll(async () => {
     const db = path.join(tempDir(), 'cache.sqlite');
     gateway = await startGateway({ DATABASE_PATH: db, AUTH_MODE: 'keys' });
-    const lines: string[] = [];
-    expect(await keysCommand(['create', '--name', 'client', '--origins', '*', '--db', db], { out: (l) => lines.push(l), err: () => undefined })).toBe(0);
-    key = /ak_[0-9A-Za-z]{32}/.exec(lines.join('\n'))![0];
+    key = await createKeyWithCli(db, 'client');
   });
   afterAll(async () => {
     await gateway?.close();

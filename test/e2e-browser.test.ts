@@ -13,11 +13,11 @@ import * as path from 'node:path';
 import { decodePng } from '@aurora-edge/model';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keysCommand } from '../apps/edge/src/cli/keys.ts';
 import { type NodeGateway, REPO_ROOT, startNodeGateway } from '../apps/edge/src/node.ts';
 import { parityStats, withinParity } from '../packages/model/test/support/parity.ts';
 import { embedPage, startThirdPartySite, type ThirdPartySite } from '../packages/embed/test/support/third-party-page.ts';
 import { HAS_CHROMIUM, launchChromium } from './support/chromium.ts';
+import { createKeyWithCli } from './support/keys.ts';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
 const LOCAL = { prompt: 'a paper boat on a quiet lake', seed: 11, psi: 0.6 };
@@ -26,17 +26,6 @@ interface RecordedEvent {
   type: 'aurora-start' | 'aurora-load' | 'aurora-error';
   id: string;
   detail: Record<string, unknown> & { pixels?: number[] };
-}
-
-/** A key made the way an operator makes one: `aurora keys create ... --db <the gateway's database>`. */
-async function createKey(db: string, name: string, origins: string, rpm: number): Promise<string> {
-  const lines: string[] = [];
-  const code = await keysCommand(['create', '--name', name, '--origins', origins, '--rpm', String(rpm), '--db', db], {
-    out: (l) => lines.push(l),
-    err: () => undefined,
-  });
-  expect(code).toBe(0);
-  return /ak_[0-9A-Za-z]{32}/.exec(lines.join('\n'))![0];
 }
 
 async function settled(page: Page, ids: string[], timeout = 60_000): Promise<RecordedEvent[]> {
@@ -72,7 +61,7 @@ describe.skipIf(!HAS_CHROMIUM)('browser end-to-end against the real gateway (Chr
     ]);
     gateway = started;
     browser = launched;
-    key = await createKey(db, 'e2e', `${allowedSite.origin},http://localhost:5173`, 60);
+    key = await createKeyWithCli(db, 'e2e', `${allowedSite.origin},http://localhost:5173`, 60);
     const el = (id: string, attrs: string) => `<aurora-image id="${id}" api="${gateway.url}" ${attrs}></aurora-image>`;
     allowedSite.html = embedPage(
       'Allowed site',

@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { decodePng } from '@aurora-edge/model';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keysCommand } from '../apps/edge/src/cli/keys.ts';
 import type { NodeGateway } from '../apps/edge/src/node.ts';
+import { createKeyWithCli } from './support/keys.ts';
 import { call, removeTempDirs, startGateway, tempDir } from './support/reliability.ts';
 
 /** The SDK's size type lists DALL-E sizes only; the gateway takes the model's own. */
@@ -82,10 +82,7 @@ describe('OpenAI SDK against the gateway (AUTH_MODE=keys)', () => {
   beforeAll(async () => {
     const db = path.join(tempDir(), 'cache.sqlite');
     gateway = await startGateway({ DATABASE_PATH: db, AUTH_MODE: 'keys' });
-    const lines: string[] = [];
-    const code = await keysCommand(['create', '--name', 'sdk', '--origins', '*', '--db', db], { out: (l) => lines.push(l), err: () => undefined });
-    expect(code).toBe(0);
-    key = /ak_[0-9A-Za-z]{32}/.exec(lines.join('\n'))![0];
+    key = await createKeyWithCli(db, 'sdk');
   });
   afterAll(async () => {
     await gateway?.close();

@@ -1,0 +1,10 @@
+import { expect } from 'vitest';
+import { keysCommand } from '../../apps/edge/src/cli/keys.ts';
+
+/** A key made the way an operator makes one: `aurora keys create ... --db <the gateway's database>`; returns its secret. */
+export async function createKeyWithCli(db: string, name: string, origins = '*', rpm?: number): Promise<string> {
+  const lines: string[] = [];
+  const args = ['create', '--name', name, '--origins', origins, ...(rpm === undefined ? [] : ['--rpm', String(rpm)]), '--db', db];
+  expect(await keysCommand(args, { out: (l) => lines.push(l), err: () => undefined })).toBe(0);
+  return /ak_[0-9A-Za-z]{32}/.exec(lines.join('\n'))![0];
+}
