@@ -49,6 +49,11 @@ describe('AuroraClient against the real gateway (open mode, 2 generation request
 
     const found = await client.lookup({ prompt: PROMPT, seed: made.seed! });
     expect(found?.id).toBe(made.data[0].id);
+    expect(found?.b64_json).toBeUndefined();
+    const inline = await client.lookup({ prompt: PROMPT, seed: made.seed! + 1, size: '64x64', response_format: 'b64_json' });
+    expect(inline?.b64_json).toBe(made.data[1].b64_json);
+    const wrongSize = await rejection(client.lookup({ prompt: PROMPT, seed: made.seed!, size: '32x32' }));
+    expect([wrongSize.status, wrongSize.field]).toEqual([400, 'size']);
     const png = await call(found!.url!);
     expect(png.status).toBe(200);
     expect(await client.lookup({ prompt: PROMPT, seed: made.seed! + 2 })).toBeNull();

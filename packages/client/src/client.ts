@@ -87,6 +87,11 @@ export class AuroraClient {
     const q = new URLSearchParams({ prompt: request.prompt, seed: String(request.seed) });
     if (request.model !== undefined) q.set('model', request.model);
     if (request.psi !== undefined) q.set('psi', String(request.psi));
+    if (request.size !== undefined) q.set('size', request.size);
+    if (request.response_format !== undefined) {
+      if (!RESPONSE_FORMATS.includes(request.response_format)) throw new RangeError(`response_format must be "url" or "b64_json", got "${request.response_format}"`);
+      q.set('response_format', request.response_format);
+    }
     let res: Response;
     try {
       res = await this.send('GET', `/v1/cache?${q}`, options);

@@ -63,6 +63,10 @@ export interface LookupRequest {
   readonly seed: number;
   readonly model?: string;
   readonly psi?: number;
+  /** The model's size, e.g. "64x64" (checked by the gateway like a generation's). */
+  readonly size?: string;
+  /** b64_json: the PNG inline in the answer as well as its url. */
+  readonly response_format?: ResponseFormat;
 }
 
 /** One entry of GET /v1/models. Only `id` is relied upon; the gateway may send more. */
