@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { bytesToBase64 } from '../base64.ts';
 import { cacheKey } from '../cache/key.ts';
 import { EdgeError } from '../errors.ts';
-import { type EdgeApp, imageUrl, type RouteContext } from './context.ts';
+import { type EdgeApp, imageFields, type RouteContext } from './context.ts';
 import { cacheEntrySchema, cacheQuerySchema, errorSchema } from './schemas.ts';
 
 export const cacheRoute = createRoute({
@@ -29,16 +29,8 @@ export function registerCache(app: EdgeApp, { deps }: RouteContext): void {
     c.header('x-aurora-route', 'cache');
     return c.json(
       {
-        id: key,
-        url: imageUrl(c, deps, key),
+        ...imageFields(c, deps, meta),
         ...(png ? { b64_json: bytesToBase64(png) } : {}),
-        model: meta.model,
-        prompt: meta.prompt,
-        seed: meta.seed,
-        truncation_psi: meta.psi,
-        size: meta.size,
-        route: meta.route as 'wasm' | 'runner',
-        created: Math.floor(meta.createdAt / 1000),
         hit_count: meta.hitCount,
         generate_ms: meta.generateMs,
         bytes: meta.byteLength,

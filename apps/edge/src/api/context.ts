@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { IMAGE_ID_RE } from '../cache/key.ts';
 import { Lru } from '../cache/lru.ts';
+import type { RecentImage } from '../cache/recent.ts';
 import type { AppDeps } from '../deps.ts';
 import type { GenerationService } from '../generate/service.ts';
 
@@ -43,4 +44,19 @@ export function imageUrl(c: Context, deps: AppDeps, id: string): string {
 export function defer(c: Context): (work: Promise<unknown>) => void {
   const ctx = c.executionCtx;
   return (work) => ctx.waitUntil(work);
+}
+
+/** An image's public description, shared by GET /v1/cache and the gallery: ids, where to fetch it, what made it. */
+export function imageFields(c: Context, deps: AppDeps, r: RecentImage) {
+  return {
+    id: r.key,
+    url: imageUrl(c, deps, r.key),
+    model: r.model,
+    prompt: r.prompt,
+    seed: r.seed,
+    truncation_psi: r.psi,
+    size: r.size,
+    route: r.route as 'wasm' | 'runner',
+    created: Math.floor(r.createdAt / 1000),
+  };
 }

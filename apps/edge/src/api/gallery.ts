@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { EdgeError } from '../errors.ts';
-import { type EdgeApp, imageUrl, type RouteContext } from './context.ts';
+import { type EdgeApp, imageFields, type RouteContext } from './context.ts';
 import { errorSchema } from './schemas.ts';
 
 export const MAX_GALLERY = 48;
@@ -51,17 +51,7 @@ export function registerGallery(app: EdgeApp, { deps }: RouteContext): void {
     return c.json(
       {
         object: 'list' as const,
-        data: rows.map((r) => ({
-          id: r.key,
-          url: imageUrl(c, deps, r.key),
-          model: r.model,
-          prompt: r.prompt,
-          seed: r.seed,
-          truncation_psi: r.psi,
-          size: r.size,
-          route: r.route as 'wasm' | 'runner',
-          created: Math.floor(r.createdAt / 1000),
-        })),
+        data: rows.map((r) => imageFields(c, deps, r)),
       },
       200,
     );
