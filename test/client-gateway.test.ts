@@ -9,7 +9,7 @@ import { AuroraApiError, AuroraClient } from '@aurora-edge/client';
 import { decodePng } from '@aurora-edge/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeGateway } from '../apps/edge/src/node.ts';
-import { createKeyWithCli } from './support/keys.ts';
+import { startKeysGateway } from './support/keys.ts';
 import { call, removeTempDirs, startGateway, tempDir } from './support/reliability.ts';
 
 const PROMPT = 'a paper boat on a pond';
@@ -80,9 +80,7 @@ describe('AuroraClient against the real gateway (AUTH_MODE=keys)', () => {
   let gateway: NodeGateway;
   let key: string;
   beforeAll(async () => {
-    const db = path.join(tempDir(), 'cache.sqlite');
-    gateway = await startGateway({ DATABASE_PATH: db, AUTH_MODE: 'keys' });
-    key = await createKeyWithCli(db, 'client');
+    ({ gateway, key } = await startKeysGateway('client'));
   });
   afterAll(async () => {
     await gateway?.close();

@@ -8,7 +8,7 @@ import { decodePng } from '@aurora-edge/model';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeGateway } from '../apps/edge/src/node.ts';
-import { createKeyWithCli } from './support/keys.ts';
+import { startKeysGateway } from './support/keys.ts';
 import { call, removeTempDirs, startGateway, tempDir } from './support/reliability.ts';
 
 /** The SDK's size type lists DALL-E sizes only; the gateway takes the model's own. */
@@ -80,9 +80,7 @@ describe('OpenAI SDK against the gateway (AUTH_MODE=keys)', () => {
   let gateway: NodeGateway;
   let key: string;
   beforeAll(async () => {
-    const db = path.join(tempDir(), 'cache.sqlite');
-    gateway = await startGateway({ DATABASE_PATH: db, AUTH_MODE: 'keys' });
-    key = await createKeyWithCli(db, 'sdk');
+    ({ gateway, key } = await startKeysGateway('sdk'));
   });
   afterAll(async () => {
     await gateway?.close();
