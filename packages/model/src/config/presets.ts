@@ -37,9 +37,31 @@ const AURORA_TINY: GeneratorConfigInput = {
   ms_training_res: ['4', '8', '16', '32', '64'], skip_connection: true,
 };
 
+/**
+ * The trained default (issue: a default model that follows its prompt): aurora-tiny's code paths
+ * (Fourier input, MTM, L2 attention, GEGLU-free sparse MoE, adaptive kernels, skip toRGB) with
+ * attention and MoE only at 8x8 and 16x16, so a GAN step stays cheap enough to train in minutes
+ * on one GPU, and wider convs (128 channels up to 32x32) so it has the capacity to draw.
+ */
+const AURORA_SHAPES: GeneratorConfigInput = {
+  resolution: 64, image_channels: 3, init_res: 4, z_dim: 32, w_dim: 128, mapping_fmaps: 128, label_dim: 0,
+  context_dim: 64, clip_out_dim: 64, head_dim: 16, num_heads: 4, embedding_dim: 64, use_text_cond: true,
+  num_layers_text_enc: 1, use_w_cond: false, use_class_label: false, mapping_layers: 2, fmaps_base: 4096, fmaps_max: 128,
+  num_adaptive_kernels: { 4: 1, 8: 2, 16: 2, 32: 2, 64: 2 },
+  num_block_per_res: { 4: 1, 8: 1, 16: 1, 32: 1, 64: 1 },
+  attn_resolutions: ['8', '16'],
+  attn_depth: { 8: 1, 16: 1 },
+  attn_ch_factor: 1, attn_gain: 0.3, residual_gain: 0.4, text_head_gain: 1.0, zero_out: true, fourier_feat: true,
+  l2_attention: true, tie: false, scale_in: false, include_ff: true, glu: false, use_checkpoint: false,
+  mask_self: false, conv_clamp: null, mtm: true,
+  num_experts: { 8: 2, 16: 4 },
+  ms_training_res: ['4', '8', '16', '32', '64'], skip_connection: true,
+};
+
 export const GENERATOR_PRESETS = {
   'aurora-v1': AURORA_V1,
   'aurora-tiny': AURORA_TINY,
+  'aurora-shapes': AURORA_SHAPES,
 } as const satisfies Record<string, GeneratorConfigInput>;
 
 export type PresetName = keyof typeof GENERATOR_PRESETS;
