@@ -101,17 +101,39 @@ export function gatewayContract(name: string, getTarget: () => GatewayTarget): v
       expect(new Set(runnerImages.map((d) => d.id)).size).toBe(8);
     });
 
-    it('regenerating one with cache "refresh" runs in WASM within the parity bound of the runner image', async () => {
-      const target = runnerImages[3];
-      const runnerPixels = decodePng(await bytesOf(target.url!)).pixels;
-      const res = await post({ prompt, n: 1, seed: target.seed, cache: 'refresh', response_format: 'b64_json' });
-      expect(res.headers.get('x-aurora-route')).toBe('wasm');
-      const json = await res.json();
-      expect(json.data[0]).toMatchObject({ id: target.id, seed: target.seed, cached: false, route: 'wasm' });
-      const wasmPixels = decodePng(Buffer.from(json.data[0].b64_json, 'base64')).pixels;
-      const p = parity(runnerPixels, wasmPixels);
-      console.log(`${name}: runner vs wasm parity ${(100 * p.fraction).toFixed(3)}% identical, max diff ${p.maxDiff}`);
-      expect(p.ok).toBe(true);
+    it('a refresh across routes (runner, then WASM) never changes the bytes behind a URL served as immutable', async () => {
+      // The routes agree within the parity bound, not bit for bit: a WASM refresh of a runner
+      // image stores other bytes under the same id. Every URL a response hands out must keep
+      // meaning the bytes first fetched from it (or answer 404), never the new ones.
+      let changed = 0;
+      for (const target of runnerImages) {
+        const oldPath = new URL(target.url!).pathname;
+        const before = await t.fetch(oldPath);
+        expect(before.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+        const beforeBytes = new Uint8Array(await before.arrayBuffer());
+        const res = await post({ prompt, n: 1, seed: target.seed, cache: 'refresh' });
+        expect(res.headers.get('x-aurora-route')).toBe('wasm');
+        const now: ImageData = (await res.json()).data[0];
+        expect(now).toMatchObject({ id: target.id, seed: target.seed, cached: false, route: 'wasm' });
+        const nowBytes = await bytesOf(now.url!);
+        const p = parity(decodePng(beforeBytes).pixels, decodePng(nowBytes).pixels);
+        expect(p.ok, `runner vs wasm parity ${(100 * p.fraction).toFixed(3)}%, max diff ${p.maxDiff}`).toBe(true);
+        const again = await t.fetch(oldPath);
+        if (Buffer.from(nowBytes).equals(Buffer.from(beforeBytes))) {
+          expect(now.url).toBe(target.url);
+          expect(again.status).toBe(200);
+        } else {
+          changed++;
+          expect(now.url).not.toBe(target.url);
+          expect(again.status, 'the old version URL must not serve the new bytes').toBe(404);
+          expect((await again.json()).error.code).toBe('image_not_found');
+        }
+        // The bare id serves what is stored now, and makes caches revalidate it.
+        const current = await t.fetch(`/v1/images/${target.id}.png`);
+        expect([current.status, current.headers.get('cache-control')]).toEqual([200, 'public, no-cache']);
+        expect(Buffer.from(await current.arrayBuffer()).equals(Buffer.from(nowBytes))).toBe(true);
+      }
+      console.log(`${name}: ${changed} of ${runnerImages.length} runner images got other bytes from a WASM refresh`);
     });
 
     it('bad input gets a 4xx JSON error naming the field', async () => {

@@ -27,19 +27,23 @@ describe('imageUrl', () => {
     'https://gateway.example/base/',
   ];
 
-  it('is exactly new URL(`/v1/images/<id>.png`, base), on first use and on repeats', () => {
+  const etag = 'cd'.repeat(32);
+
+  it('is exactly new URL(`/v1/images/<id>.<version>.png`, base), on first use and on repeats', () => {
     for (let round = 0; round < 2; round++) {
       for (const base of bases) {
-        const expected = new URL(`/v1/images/${id}.png`, base).toString();
-        expect(imageUrl(fakeContext(base), depsWith(), id), base).toBe(expected);
-        expect(imageUrl(fakeContext('http://ignored.test/'), depsWith(base), id), base).toBe(expected);
+        const expected = new URL(`/v1/images/${id}.${'cd'.repeat(8)}.png`, base).toString();
+        expect(imageUrl(fakeContext(base), depsWith(), id, etag), base).toBe(expected);
+        expect(imageUrl(fakeContext('http://ignored.test/'), depsWith(base), id, etag), base).toBe(expected);
       }
     }
   });
 
   it('resolves ids that are not image ids the full way', () => {
     for (const odd of ['../x', 'a b', 'ABC', '%41']) {
-      expect(imageUrl(fakeContext('http://edge.test/'), depsWith(), odd)).toBe(new URL(`/v1/images/${odd}.png`, 'http://edge.test/').toString());
+      expect(imageUrl(fakeContext('http://edge.test/'), depsWith(), odd, etag)).toBe(
+        new URL(`/v1/images/${odd}.${'cd'.repeat(8)}.png`, 'http://edge.test/').toString(),
+      );
     }
   });
 });

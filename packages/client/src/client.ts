@@ -110,7 +110,7 @@ export class AuroraClient {
     return Array.isArray(body) ? body : body.data;
   }
 
-  /** The URL of an image by id: GET /v1/images/{id}.png (public and immutable). */
+  /** The URL of an image by id: GET /v1/images/{id}.png (public; its current bytes, which caches revalidate; a response's `url` names the immutable version). */
   imageUrl(id: string): string {
     if (typeof id !== 'string' || !IMAGE_ID_RE.test(id)) throw new TypeError(`id must be an image id (letters, digits, - and _), got "${id}"`);
     return `${this.baseUrl}/v1/images/${id}.png`;

@@ -5,6 +5,7 @@ import { Lru } from '../cache/lru.ts';
 import type { RecentImage } from '../cache/recent.ts';
 import type { AppDeps } from '../deps.ts';
 import type { GenerationService } from '../generate/service.ts';
+import { imageFileName } from './image-version.ts';
 
 export type EdgeApp = OpenAPIHono;
 
@@ -28,16 +29,18 @@ function rootOf(base: string): string | null {
 }
 
 /**
- * Absolute URL of an image (image ids are cache keys): `/v1/images/<id>.png` resolved against the
- * public URL or the request's. A hex id needs no escaping, so the result is the base's root URL
- * (`new URL('/', base)`: scheme, credentials, host, port, then "/") followed by the path, which
- * spares a URL parse per image on the hot path; any other id (or odd base) takes the full resolution.
+ * Absolute URL of one version of an image: `/v1/images/<id>.<version>.png` (see imageFileName)
+ * resolved against the public URL or the request's. Hex parts need no escaping, so the result is
+ * the base's root URL (`new URL('/', base)`: scheme, credentials, host, port, then "/") followed
+ * by the path, which spares a URL parse per image on the hot path; any other id (or odd base)
+ * takes the full resolution.
  */
-export function imageUrl(c: Context, deps: AppDeps, id: string): string {
+export function imageUrl(c: Context, deps: AppDeps, id: string, etag: string): string {
   const base = deps.publicUrl ?? c.req.url;
-  if (!IMAGE_ID_RE.test(id)) return new URL(`/v1/images/${id}.png`, base).toString();
+  const file = imageFileName(id, etag);
+  if (!IMAGE_ID_RE.test(id)) return new URL(`/v1/images/${file}`, base).toString();
   const root = roots.getOrCompute(base, rootOf);
-  return root === null ? new URL(`/v1/images/${id}.png`, base).toString() : `${root}v1/images/${id}.png`;
+  return root === null ? new URL(`/v1/images/${file}`, base).toString() : `${root}v1/images/${file}`;
 }
 
 /** Work to finish after the response: the runtime's ExecutionContext (Workers' own, Node's shim). */
@@ -50,7 +53,7 @@ export function defer(c: Context): (work: Promise<unknown>) => void {
 export function imageFields(c: Context, deps: AppDeps, r: RecentImage) {
   return {
     id: r.key,
-    url: imageUrl(c, deps, r.key),
+    url: imageUrl(c, deps, r.key, r.etag),
     model: r.model,
     prompt: r.prompt,
     seed: r.seed,

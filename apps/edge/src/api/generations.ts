@@ -77,7 +77,7 @@ export function registerGenerations(app: EdgeApp, { deps, service }: RouteContex
         size: result.model.size,
         data: result.images.map((img) => ({
           id: img.id,
-          ...(b64 ? { b64_json: bytesToBase64(img.png!) } : { url: imageUrl(c, deps, img.id) }),
+          ...(b64 ? { b64_json: bytesToBase64(img.png!) } : { url: imageUrl(c, deps, img.id, img.etag) }),
           seed: img.seed,
           cached: img.cached,
           route: img.route,

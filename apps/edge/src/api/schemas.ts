@@ -47,8 +47,11 @@ const routeSchema = z.enum(['cache', 'wasm', 'runner']);
 
 export const generatedImageSchema = z
   .object({
-    id: z.string().openapi({ description: 'The cache key, also the image id in /v1/images/{id}.png.' }),
-    url: z.string().optional(),
+    id: z.string().openapi({ description: 'The cache key, also the image id in /v1/images/{id}.png (its current bytes).' }),
+    url: z
+      .string()
+      .optional()
+      .openapi({ description: 'This version of the image, /v1/images/{id}.{version}.png: immutable, 404 once other bytes replace it.' }),
     b64_json: z.string().optional(),
     seed: z.number().int(),
     cached: z.boolean().openapi({ description: 'True when served from the cache without generating.' }),

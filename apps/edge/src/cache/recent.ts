@@ -11,6 +11,8 @@ export interface RecentImage {
   readonly size: string;
   readonly route: string;
   readonly createdAt: number;
+  /** sha256 hex of the stored bytes: the version its URL names. */
+  readonly etag: string;
 }
 
 /** The newest cache entries (GET /v1/gallery): metadata only, through the created_at index. */
@@ -28,6 +30,7 @@ export class RecentImages {
         size: images.size,
         route: images.route,
         createdAt: images.createdAt,
+        etag: images.etag,
       })
       .from(images)
       .orderBy(desc(images.createdAt), desc(images.key))

@@ -35,6 +35,8 @@ export interface ImageResult {
   readonly seed: number;
   readonly cached: boolean;
   readonly route: Route;
+  /** sha256 hex of the bytes: the image's version (see api/image-version.ts). */
+  readonly etag: string;
   readonly png?: Uint8Array;
 }
 
@@ -64,6 +66,7 @@ export interface RoutingConfig {
 
 interface Produced {
   readonly png: Uint8Array;
+  readonly etag: string;
   readonly route: Route;
 }
 
@@ -129,10 +132,10 @@ export class GenerationService {
     const images: ImageResult[] = [];
     for (const [i, key] of keys.entries()) {
       const hit = hits.get(key);
-      if (hit) images.push({ id: key, seed: seeds[i], cached: true, route: 'cache', png: hit.png });
+      if (hit) images.push({ id: key, seed: seeds[i], cached: true, route: 'cache', etag: hit.etag, png: hit.png });
       else {
         const made = await pending.get(key)!;
-        images.push({ id: key, seed: seeds[i], cached: false, route: made.route, png: made.png });
+        images.push({ id: key, seed: seeds[i], cached: false, route: made.route, etag: made.etag, png: made.png });
       }
     }
     const used = new Set(images.map((img) => img.route));
@@ -170,7 +173,7 @@ export class GenerationService {
       createdAt,
     }));
     await this.store.save(rows);
-    return pngs.map((png) => ({ png, route }));
+    return rows.map((row) => ({ png: row.png, etag: row.etag, route }));
   }
 
   private async run(model: ModelEntry, prompt: string, psi: number, seeds: number[]): Promise<{ pngs: Uint8Array[]; route: Route; runMs: number | null }> {
