@@ -46,7 +46,7 @@ describe('aurora keys', () => {
     expect((await run(['revoke', id, '--db', db])).out).toContain('was already revoked');
     const json = JSON.parse((await run(['list', '--db', db, '--json'])).out);
     expect(json).toEqual([expect.objectContaining({ id, revokedAt: expect.any(Number) })]);
-    expect((await run(['revoke', 'key_nope', '--db', db])).code).toBe(1);
+    await expect(run(['revoke', 'key_nope', '--db', db])).rejects.toThrow(UsageError);
   });
 
   it('--print-sql writes the INSERT (hash only) to stdout and the secret to stderr, touching no database', async () => {
@@ -78,5 +78,44 @@ describe('aurora keys', () => {
     const bad = spawnSync(bin, ['keys', 'create', '--name', 'cli', '--origins', 'nope', '--db', db], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^aurora: origins: "nope" must be an http\(s\) origin/);
+  });
+
+  it('answers mistakes through the aurora CLI with exit 2, one "aurora:" line, and the range of a number', () => {
+    const bin = path.join(REPO_ROOT, 'node_modules/.bin/aurora');
+    const aurora = (...args: string[]) => spawnSync(bin, ['keys', ...args], { encoding: 'utf8' });
+    const create = ['create', '--name', 'n', '--origins', '*', '--db', db];
+    for (const [rpm, shown] of [
+      ['-1', '-1'],
+      ['1e9', '1e9'],
+      ['0', '0'],
+      ['100001', '100001'],
+      ['2.5', '2.5'],
+    ]) {
+      const res = aurora(...create, '--rpm', rpm);
+      expect(res.status, res.stderr).toBe(2);
+      expect(res.stderr).toBe(`aurora: --rpm must be an integer in [1, 100000], got "${shown}"\n`);
+    }
+    const revoked = aurora('revoke', 'key_doesnotexist', '--db', db);
+    expect(revoked.status).toBe(2);
+    expect(revoked.stderr).toBe('aurora: no API key key_doesnotexist (see aurora keys list)\n');
+  });
+
+  it('never creates a database or its folder for a command that only reads or changes an existing key', () => {
+    const bin = path.join(REPO_ROOT, 'node_modules/.bin/aurora');
+    const missing = path.join(dir, 'missing-folder', 'x.sqlite');
+    for (const args of [
+      ['list', '--db', missing],
+      ['list', '--db', missing, '--json'],
+      ['revoke', 'key_abc', '--db', missing],
+    ]) {
+      const res = spawnSync(bin, ['keys', ...args], { encoding: 'utf8' });
+      expect(res.status, res.stderr).toBe(2);
+      expect(res.stderr).toMatch(new RegExp(`^aurora: no gateway database at ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: it does not exist`));
+      expect(fs.existsSync(path.dirname(missing))).toBe(false);
+    }
+    // In an existing folder, no file either.
+    const inDir = path.join(dir, 'absent.sqlite');
+    expect(spawnSync(bin, ['keys', 'list', '--db', inDir], { encoding: 'utf8' }).status).toBe(2);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('absent'))).toEqual([]);
   });
 });

@@ -85,6 +85,8 @@ describe('gpu-runner process', () => {
       'items',
       { body: { items: Array.from({ length: RUNNER_MAX_ITEMS + 1 }, (_, i) => item(i)) } },
     ],
+    ['an empty prompt', 400, 'invalid_input', 'items[0].prompt', { body: { items: [{ ...item(0), prompt: '' }] } }],
+    ['a blank prompt', 400, 'invalid_input', 'items[1].prompt', { body: { items: [item(0), { ...item(1), prompt: ' \t\n ' }] } }],
     ['a prompt over the context length', 400, 'invalid_input', 'items[1].prompt', { body: { items: [item(0), { ...item(1), prompt: 'word '.repeat(200) }] } }],
     ['a bad signature', 401, 'unauthorized', undefined, { body: { items: [item(0)] }, secret: 'another-secret-0123456789' }],
     ['a body over 1 MiB', 413, 'payload_too_large', undefined, { raw: `{"items":[],"pad":"${'x'.repeat(1 << 20)}"}` }],

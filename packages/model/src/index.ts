@@ -4,7 +4,7 @@
  * Workers): it takes an onnxruntime module from the caller. Node helpers live in './node'.
  */
 export { AuroraPipeline, type GenerateOptions, type GenerateRequest, type GenerateStage, type GeneratedImage } from './pipeline/pipeline.ts';
-export { PromptEncoder, type EncodedPrompts, loadBundleTokenizer, promptTokenIds } from './pipeline/prompt-encoder.ts';
+export { checkPromptText, PromptEncoder, type EncodedPrompts, loadBundleTokenizer, promptTokenIds } from './pipeline/prompt-encoder.ts';
 export { createGraphSession, type SessionLoadOptions } from './pipeline/sessions.ts';
 export { AuroraInputError } from './pipeline/errors.ts';
 export { type BundleSource, memoryBundle, readVerified, urlBundle } from './bundle/bundle.ts';

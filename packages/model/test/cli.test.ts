@@ -47,7 +47,12 @@ describe('aurora generate', () => {
   });
 
   it.each([
-    [['generate', 'x', '--seed', '-1'], /--seed/],
+    [['generate', 'x', '--seed', '-1'], /--seed must be an integer in \[0, 4294967295\], got "-1"$/],
+    [['generate', 'x', '--psi', '-0.1'], /--psi must be a number in \[0, 1\], got "-0\.1"$/],
+    [['generate', 'x', '--n', '-3'], /--n must be an integer in \[1, 1024\], got "-3"$/],
+    [['generate', ''], /prompt: must not be empty or blank$/],
+    [['generate', '   '], /prompt: must not be empty or blank$/],
+    [['generate', '\t\n'], /prompt: must not be empty or blank$/],
     [['generate', 'x', '--seed', '4294967296'], /--seed must be an integer/],
     [['generate', 'x', '--seed', '4294967295', '--n', '2'], /must not wrap/],
     [['generate', 'x', '--psi', '1.5'], /--psi must be a number in \[0, 1\]/],

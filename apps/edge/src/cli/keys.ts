@@ -3,8 +3,10 @@
  * default file as `npm start`, or DATABASE_PATH, or --db). For Workers, `--print-sql` prints the
  * statement to run with `wrangler d1 execute` instead of touching a file.
  */
+import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type ApiKey, insertSql, KeyStore, prepareKey, revokeSql } from '../auth/keys.ts';
+import { joinNegativeValues, parseIntegerOption } from '@aurora-edge/model/cli-args';
+import { type ApiKey, insertSql, KeyStore, MAX_RPM, prepareKey, revokeSql } from '../auth/keys.ts';
 import { createDb } from '../node/db.ts';
 import { databasePath, MIGRATIONS_DIR } from '../node/paths.ts';
 
@@ -30,8 +32,17 @@ const USAGE = `usage:
 
 const consoleIo: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) };
 
-function withStore<T>(db: string | undefined, work: (store: KeyStore) => Promise<T>): Promise<T> {
-  const opened = createDb(db ?? databasePath(process.env), MIGRATIONS_DIR);
+/**
+ * Opens the key store. Only `create` may make the database (and its folder): a command that reads,
+ * or changes a key that would have to exist already, must not leave a new file behind because
+ * of a mistyped --db.
+ */
+function withStore<T>(db: string | undefined, mode: 'create' | 'existing', work: (store: KeyStore) => Promise<T>): Promise<T> {
+  const file = db ?? databasePath(process.env);
+  if (mode === 'existing' && !fs.existsSync(file)) {
+    throw new UsageError(`no gateway database at ${file}: it does not exist (the gateway makes it on its first start, as does aurora keys create)`);
+  }
+  const opened = createDb(file, MIGRATIONS_DIR);
   return work(new KeyStore(opened.db)).finally(() => opened.close());
 }
 
@@ -44,23 +55,20 @@ export async function keysCommand(args: string[], io: CliIo = consoleIo): Promis
     (sub ? io.out : io.err)(USAGE);
     return sub ? 0 : 2;
   }
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      name: { type: 'string' },
-      origins: { type: 'string' },
-      rpm: { type: 'string' },
-      db: { type: 'string' },
-      json: { type: 'boolean' },
-      'print-sql': { type: 'boolean' },
-    },
-  });
+  const options = {
+    name: { type: 'string' },
+    origins: { type: 'string' },
+    rpm: { type: 'string' },
+    db: { type: 'string' },
+    json: { type: 'boolean' },
+    'print-sql': { type: 'boolean' },
+  } as const;
+  const { values, positionals } = parseArgs({ args: joinNegativeValues(rest, options), allowPositionals: true, options });
   const now = Date.now();
   if (sub === 'create') {
     if (positionals.length > 0 || values.name === undefined || values.origins === undefined)
       throw new UsageError(`keys create needs --name and --origins\n${USAGE}`);
-    const rpm = values.rpm === undefined ? 60 : /^\d+$/.test(values.rpm) ? Number(values.rpm) : Number.NaN;
+    const rpm = parseIntegerOption('rpm', values.rpm, 60, { min: 1, max: MAX_RPM }, (message) => new UsageError(message));
     const input = { name: values.name, origins: values.origins.split(',').filter((o) => o.trim() !== ''), rpm };
     let prepared: ReturnType<typeof prepareKey>;
     try {
@@ -77,7 +85,7 @@ export async function keysCommand(args: string[], io: CliIo = consoleIo): Promis
       );
       return 0;
     }
-    await withStore(values.db, (store) => store.insertPrepared(row));
+    await withStore(values.db, 'create', (store) => store.insertPrepared(row));
     if (values.json) io.out(JSON.stringify({ ...key, secret }));
     else {
       io.out(`Created API key ${describeKey(key)}.`);
@@ -88,7 +96,7 @@ export async function keysCommand(args: string[], io: CliIo = consoleIo): Promis
   }
   if (sub === 'list') {
     if (positionals.length > 0) throw new UsageError(USAGE);
-    const keys = await withStore(values.db, (store) => store.list());
+    const keys = await withStore(values.db, 'existing', (store) => store.list());
     if (values.json) io.out(JSON.stringify(keys));
     else if (keys.length === 0) io.out('no API keys');
     else {
@@ -119,11 +127,8 @@ export async function keysCommand(args: string[], io: CliIo = consoleIo): Promis
       io.out(revokeSql(id, now));
       return 0;
     }
-    const key = await withStore(values.db, (store) => store.revoke(id, now));
-    if (!key) {
-      io.err(`no API key ${id} (see aurora keys list)`);
-      return 1;
-    }
+    const key = await withStore(values.db, 'existing', (store) => store.revoke(id, now));
+    if (!key) throw new UsageError(`no API key ${id} (see aurora keys list)`);
     io.out(key.revokedAt === now ? `Revoked ${describeKey(key)}.` : `${key.id} was already revoked at ${when(key.revokedAt!)}.`);
     return 0;
   }

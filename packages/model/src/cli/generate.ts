@@ -6,8 +6,10 @@ import { encodePng } from '../image/png.ts';
 import { loadOrtNode } from '../node/ort-node.ts';
 import { AuroraInputError } from '../pipeline/errors.ts';
 import { AuroraPipeline } from '../pipeline/pipeline.ts';
+import { checkPromptText } from '../pipeline/prompt-encoder.ts';
 import type { OrtModule } from '../runtime/ort-types.ts';
 import { requestSeeds } from '../sampling/latent.ts';
+import { joinNegativeValues, parseIntegerOption } from './args.ts';
 import { resolveBundle } from './bundle-arg.ts';
 import { UsageError } from './errors.ts';
 import { ProgressBar } from './progress.ts';
@@ -16,12 +18,17 @@ const MAX_IMAGES = 1024;
 /** Images per generator run: large enough to batch well on CPU, small enough for memory. */
 const CHUNK = 8;
 
-function parseInteger(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got ${raw}`);
-  return value;
+const parseInteger = (name: string, raw: string | undefined, fallback: number, min: number, max: number) =>
+  parseIntegerOption(name, raw, fallback, { min, max }, (message) => new UsageError(message));
+
+/** Bad input to the model is the user's to fix: a usage error (exit 2), not a failure. */
+function inputChecked<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof AuroraInputError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 async function loadRuntime(name: string): Promise<{ ort: OrtModule; preferPaths: boolean }> {
@@ -36,20 +43,18 @@ async function loadRuntime(name: string): Promise<{ ort: OrtModule; preferPaths:
 
 /** `aurora generate "<prompt>"`: writes out/<seed>.png for each image, and out/grid.png when n > 1. */
 export async function generateCommand(args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      seed: { type: 'string' },
-      psi: { type: 'string' },
-      n: { type: 'string' },
-      bundle: { type: 'string' },
-      out: { type: 'string', default: 'out' },
-      runtime: { type: 'string', default: 'node' },
-    },
-  });
+  const options = {
+    seed: { type: 'string' },
+    psi: { type: 'string' },
+    n: { type: 'string' },
+    bundle: { type: 'string' },
+    out: { type: 'string', default: 'out' },
+    runtime: { type: 'string', default: 'node' },
+  } as const;
+  const { positionals, values } = parseArgs({ args: joinNegativeValues(args, options), allowPositionals: true, options });
   if (positionals.length !== 1) throw new UsageError('usage: aurora generate "<prompt>" [--seed N] [--psi P] [--n N] [--bundle <dir>] [--out <dir>] [--runtime node|wasm]');
-  const prompt = positionals[0];
+  // Checked before the bundle loads (a large one takes half a minute); the pipeline checks it again.
+  const prompt = inputChecked(() => checkPromptText(positionals[0]));
   const seed = parseInteger('seed', values.seed, 0, 0, 2 ** 32 - 1);
   const n = parseInteger('n', values.n, 1, 1, MAX_IMAGES);
   let psi: number | undefined;
@@ -67,12 +72,7 @@ export async function generateCommand(args: string[]): Promise<number> {
   const { ort, preferPaths } = await loadRuntime(values.runtime);
   const source = resolveBundle(values.bundle);
   const pipeline = await AuroraPipeline.load(ort, source, { preferPaths });
-  try {
-    pipeline.validate({ prompt, seed, psi });
-  } catch (error) {
-    if (error instanceof AuroraInputError) throw new UsageError(error.message);
-    throw error;
-  }
+  inputChecked(() => pipeline.validate({ prompt, seed, psi }));
 
   fs.mkdirSync(values.out, { recursive: true });
   const bar = new ProgressBar(n, `generating ${source.manifest.id}`);

@@ -17,10 +17,21 @@ export async function loadBundleTokenizer(source: BundleSource): Promise<ClipTok
   return ClipTokenizer.fromVocabBytes(await readVerified(source, m.tokenizer.vocab), { mergeCount: m.tokenizer.mergeCount });
 }
 
-/** Token ids of a prompt; a prompt longer than the context is an AuroraInputError naming `field`, not silently cut. */
-export function promptTokenIds(tokenizer: ClipTokenizer, prompt: unknown, contextLength: number, field = 'prompt'): Int32Array {
+/**
+ * A prompt must be a string with something in it: an empty or blank one would still encode (to
+ * the start and end tokens alone) and give an image nobody asked for. The gateway's schema says the
+ * same (`trim()` is the same test), so every front end (CLI, runner, gateway, embed) refuses it alike.
+ */
+export function checkPromptText(prompt: unknown, field = 'prompt'): string {
   if (typeof prompt !== 'string') throw new AuroraInputError(field, 'must be a string');
-  const { ids, truncated, tokenCount } = tokenizer.tokenizeWithInfo(prompt, contextLength);
+  if (prompt.trim() === '') throw new AuroraInputError(field, 'must not be empty or blank');
+  return prompt;
+}
+
+/** Token ids of a prompt; a blank prompt, or one longer than the context, is an AuroraInputError naming `field` (never silently cut). */
+export function promptTokenIds(tokenizer: ClipTokenizer, prompt: unknown, contextLength: number, field = 'prompt'): Int32Array {
+  const text = checkPromptText(prompt, field);
+  const { ids, truncated, tokenCount } = tokenizer.tokenizeWithInfo(text, contextLength);
   if (truncated) throw new AuroraInputError(field, `has ${tokenCount} tokens; the model reads at most ${contextLength} (start and end tokens included)`);
   return ids;
 }
