@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { cacheKey, normalisePrompt } from '../src/cache/key.ts';
+import { cacheKey, canonicalFloat32, normalisePrompt } from '../src/cache/key.ts';
 
 const base = { contentHash: 'f'.repeat(64), prompt: 'a red apple', seed: 1, psi: 0.7, size: '64x64' };
 
@@ -25,11 +25,21 @@ describe('cache key', () => {
   });
 });
 
+describe('numeric key parts are keyed as the model consumes them', () => {
+  it('psi: doubles that round to one float32 are one key, written as the shortest decimal of that float32', () => {
+    expect([0.3, 0.1 + 0.2, 0.30000001, 5e-324, -0, 0, 0.7, 1, 1e-40].map(canonicalFloat32)).toEqual([0.3, 0.3, 0.3, 0, 0, 0, 0.7, 1, 1e-40]);
+    const key = (psi: number) => cacheKey({ ...base, psi });
+    expect(key(0.1 + 0.2)).toBe(key(0.3));
+    expect(key(5e-324)).toBe(key(0));
+    expect(key(0.3000001)).not.toBe(key(0.3)); // a different float32: a different image
+  });
+});
+
 describe('cache key memo', () => {
   const uncached = (p: typeof base) =>
     createHash('sha256')
       .update(
-        `{"bundle":${JSON.stringify(p.contentHash)},"prompt":${JSON.stringify(p.prompt)},"psi":${JSON.stringify(p.psi)},"seed":${p.seed},"size":${JSON.stringify(p.size)},"v":1}`,
+        `{"bundle":${JSON.stringify(p.contentHash)},"prompt":${JSON.stringify(p.prompt)},"psi":${JSON.stringify(canonicalFloat32(p.psi))},"seed":${p.seed},"size":${JSON.stringify(p.size)},"v":1}`,
       )
       .digest('hex');
 

@@ -24,11 +24,28 @@ export function normalisePrompt(prompt: string): string {
   return normalised.getOrCompute(prompt, cleanPrompt);
 }
 
+/**
+ * A number as the model consumes it: the generator reads psi as a float32 tensor, so every double
+ * that rounds to one float32 makes the same image (0.3 and 0.30000000000000004; 5e-324 and 0).
+ * Returns the shortest decimal that rounds to that float32 (0.3 stays 0.3, -0 becomes 0), so equal
+ * images share one cache key and the value shown back is the one a person would write.
+ */
+export function canonicalFloat32(x: number): number {
+  const f = Math.fround(x);
+  if (f === 0 || !Number.isFinite(f)) return f === 0 ? 0 : f;
+  for (let digits = 1; digits <= 9; digits++) {
+    const shortest = Number(f.toPrecision(digits));
+    if (Math.fround(shortest) === f) return shortest;
+  }
+  return f;
+}
+
 export interface CacheKeyParts {
   /** The bundle's manifest content hash: any change to weights, graphs or settings changes every key. */
   readonly contentHash: string;
   readonly prompt: string;
   readonly seed: number;
+  /** Canonical (canonicalFloat32): keys are made only from what the model consumes. */
   readonly psi: number;
   /** "<width>x<height>". */
   readonly size: string;
@@ -39,7 +56,7 @@ export const CACHE_KEY_VERSION = 1;
 
 /**
  * sha256 hex of the canonical JSON `{v, bundle, prompt, seed, psi, size}`, with `prompt` already
- * normalised. psi is written as JS writes the number (shortest round-trip form). The key doubles
+ * normalised and psi canonical (canonicalFloat32, applied here too so no caller can key a double). The key doubles
  * as the public image id.
  */
 export function cacheKey(parts: CacheKeyParts): string {
@@ -47,7 +64,14 @@ export function cacheKey(parts: CacheKeyParts): string {
   const hit = keys.get(memoKey);
   if (hit !== undefined) return hit;
   const key = sha256Hex(
-    canonicalJson({ v: CACHE_KEY_VERSION, bundle: parts.contentHash, prompt: parts.prompt, seed: parts.seed, psi: parts.psi, size: parts.size }),
+    canonicalJson({
+      v: CACHE_KEY_VERSION,
+      bundle: parts.contentHash,
+      prompt: parts.prompt,
+      seed: parts.seed,
+      psi: canonicalFloat32(parts.psi),
+      size: parts.size,
+    }),
   );
   keys.set(memoKey, key);
   return key;

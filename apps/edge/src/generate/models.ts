@@ -1,5 +1,5 @@
 import { type AuroraPipeline, type BundleManifest, type BundleSource, type ClipTokenizer, loadBundleTokenizer, promptTokenIds } from '@aurora-edge/model';
-import { normalisePrompt } from '../cache/key.ts';
+import { canonicalFloat32, normalisePrompt } from '../cache/key.ts';
 import { Lru } from '../cache/lru.ts';
 import { EdgeError } from '../errors.ts';
 import { WasmGenerator } from './wasm.ts';
@@ -39,13 +39,14 @@ export class ModelEntry {
 
   /**
    * The cache-key parts of a request for this model: its size (checked: a model makes one size),
-   * psi (the bundle's default when omitted) and the normalised prompt. Generation and lookup
+   * psi (the bundle's default when omitted; canonical float32) and the normalised prompt. Generation and lookup
    * share this, so a lookup finds exactly what a generation stored.
    */
   keyParts(input: { readonly prompt: string; readonly psi?: number; readonly size?: string }): { size: string; psi: number; prompt: string } {
     const size = input.size ?? this.size;
     if (size !== this.size) throw EdgeError.badRequest('size', `${this.id} makes "${this.size}" images, got "${size}"`);
-    return { size, psi: input.psi ?? this.manifest.sampling.defaultPsi, prompt: normalisePrompt(input.prompt) };
+    // psi as the float32 the generator reads: requests that differ only below float32 precision are one image.
+    return { size, psi: canonicalFloat32(input.psi ?? this.manifest.sampling.defaultPsi), prompt: normalisePrompt(input.prompt) };
   }
 
   /** "<w>x<h>": the only size this model makes. */
