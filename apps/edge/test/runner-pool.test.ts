@@ -1,4 +1,4 @@
-import { type RunnerInfo, type RunnerItem, SIGNATURE_HEADER, verifyRequest } from '@aurora-edge/protocol';
+import { NONCE_HEADER, type RunnerInfo, type RunnerItem, SIGNATURE_HEADER, verifyRequest } from '@aurora-edge/protocol';
 import { describe, expect, it } from 'vitest';
 import { NoRunnerError, RunnerPool } from '../src/runners/pool.ts';
 
@@ -30,6 +30,7 @@ function fakeRunners(specs: Record<string, Partial<FakeRunner>>) {
     const body = (init.body as string | undefined) ?? '';
     const ok = await verifyRequest(SECRET, init.method ?? 'GET', url.pathname, body, {
       timestamp: headers.get('x-aurora-timestamp'),
+      nonce: headers.get(NONCE_HEADER),
       signature: headers.get(SIGNATURE_HEADER),
     });
     if (!ok.ok) return Response.json({ error: { code: 'unauthorized', message: ok.reason } }, { status: 401 });

@@ -115,6 +115,21 @@ describe('gpu-runner process', () => {
     expect((await runner.get('/nope')).status).toBe(404);
   });
 
+  it('rejects a signed request sent again within its window (a replay), and serves a freshly signed twin', async () => {
+    const text = JSON.stringify({ items: [item(5)] });
+    const headers = await signRequest(TEST_SECRET, 'POST', '/v1/generate', text);
+    const send = (h: Record<string, string>) => fetch(`${runner.url}/v1/generate`, { method: 'POST', body: text, headers: h });
+    expect((await send(headers)).status).toBe(200);
+    const replayed = await send(headers);
+    expect(replayed.status).toBe(401);
+    expect(errorBodySchema.parse(await replayed.json()).error).toMatchObject({ code: 'unauthorized', message: expect.stringMatching(/already used/) });
+    // Concurrent replays of one signature: one at most gets through.
+    const again = await signRequest(TEST_SECRET, 'POST', '/v1/generate', text);
+    const statuses = (await Promise.all([send(again), send(again), send(again)])).map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 401, 401]);
+    expect((await send(await signRequest(TEST_SECRET, 'POST', '/v1/generate', text))).status).toBe(200);
+  });
+
   it('exports Prometheus metrics', async () => {
     const text = await (await runner.get('/metrics')).text();
     for (const name of [
