@@ -199,7 +199,7 @@ describe('gallery, docs, static files', () => {
     const { data } = await res.json();
     expect(data).toHaveLength(2);
     expect(data[0]).toMatchObject({ prompt: 'second prompt', model: 'aurora-tiny', size: '64x64', route: 'wasm' });
-    expect(data[0].url).toMatch(/^http:\/\/edge\.test\/v1\/images\/[0-9a-f]{64}\.png$/);
+    expect(data[0].url).toMatch(/^http:\/\/edge\.test\/v1\/images\/[0-9a-f]{64}\.[0-9a-f]{16}\.png$/);
     expect((await t.request('/v1/gallery?limit=0')).status).toBe(400);
     await t.close();
     const off = setup({ GALLERY: 'false' });
