@@ -24,8 +24,9 @@ export interface GenerationInput {
   /** Runs work after the response (hit counting): ctx.waitUntil on Workers. */
   readonly defer: (work: Promise<unknown>) => void;
   /**
-   * Called once the cache has been read, before anything is generated, when `misses` (> 0) images
-   * must be made: rate limiting charges here (and throws 429), so cache hits cost nothing.
+   * Called once the cache has been read, before anything is generated, when this request starts
+   * generating `misses` (> 0) images: rate limiting charges here (and throws 429), so cache hits,
+   * and requests that only join identical generations already under way, cost nothing.
    */
   readonly admit?: (misses: number) => Promise<void>;
 }
@@ -71,6 +72,16 @@ interface Produced {
 }
 
 const ROUTE_ORDER: Route[] = ['cache', 'wasm', 'runner'];
+
+/** The request that started a batch was refused admission; its joiners were not refused. */
+class NotAdmitted extends Error {
+  constructor(readonly refusal: unknown) {
+    super('the request that started this generation was not admitted');
+  }
+}
+
+/** How often a request joins batches whose starters were refused before it gives up with that refusal. */
+const MAX_JOIN_ATTEMPTS = 3;
 
 /** A uniformly random first seed such that seed + n - 1 stays a uint32. */
 export function randomSeed(n: number): number {
@@ -124,22 +135,64 @@ export class GenerationService {
       throw new EdgeError(404, 'not_cached', `${keys.length - hits.size} of ${keys.length} images are not cached (cache: "only" never generates)`);
     }
     const misses = keys.filter((k) => !hits.has(k));
-    if (misses.length > 0) await input.admit?.(misses.length);
-    if (hits.size > 0) this.store.recordHits([...hits.keys()], input.defer);
-
     const seedOf = new Map(keys.map((k, i) => [k, seeds[i]]));
-    const pending = this.flight.join(misses, (fresh) => this.produce(model, input.prompt, prompt, psi, size, fresh, seedOf));
-    const images: ImageResult[] = [];
-    for (const [i, key] of keys.entries()) {
+    const made = await this.makeMisses(input, misses, (fresh) => this.produce(model, input.prompt, prompt, psi, size, fresh, seedOf));
+    // Counted once the request is served: a refused one (429) leaves no trace.
+    if (hits.size > 0) this.store.recordHits([...hits.keys()], input.defer);
+    const images: ImageResult[] = keys.map((key, i) => {
       const hit = hits.get(key);
-      if (hit) images.push({ id: key, seed: seeds[i], cached: true, route: 'cache', etag: hit.etag, png: hit.png });
-      else {
-        const made = await pending.get(key)!;
-        images.push({ id: key, seed: seeds[i], cached: false, route: made.route, etag: made.etag, png: made.png });
-      }
-    }
+      if (hit) return { id: key, seed: seeds[i], cached: true, route: 'cache', etag: hit.etag, png: hit.png };
+      const m = made.get(key)!;
+      return { id: key, seed: seeds[i], cached: false, route: m.route, etag: m.etag, png: m.png };
+    });
     const used = new Set(images.map((img) => img.route));
     return { model, seed, psi, images, routes: ROUTE_ORDER.filter((r) => used.has(r)) };
+  }
+
+  /**
+   * Gets every missing image, starting work only for keys not already in flight (single flight).
+   * Only work is charged: the request that starts a batch is admitted (one token, 429 when its
+   * bucket is empty) before the batch runs, in the same tick as it registers the batch, so
+   * identical requests arriving meanwhile join it for free. If a batch's starter is refused, its
+   * joiners were not: they go again, starting (and paying for) the work themselves. A request is
+   * charged at most once.
+   */
+  private async makeMisses(
+    input: GenerationInput,
+    misses: readonly string[],
+    produce: (fresh: string[]) => Promise<Produced[]>,
+  ): Promise<Map<string, Produced>> {
+    const made = new Map<string, Produced>();
+    let charged = false;
+    for (let attempt = 1; ; attempt++) {
+      const wanted = misses.filter((k) => !made.has(k));
+      if (wanted.length === 0) return made;
+      const started: { admission?: Promise<void> } = {};
+      const pending = this.flight.join(wanted, (fresh) => {
+        const admission = charged || !input.admit ? Promise.resolve() : input.admit(fresh.length);
+        charged = true;
+        started.admission = admission;
+        return admission.then(
+          () => produce(fresh),
+          (refusal) => {
+            throw new NotAdmitted(refusal);
+          },
+        );
+      });
+      // This request's own refusal (429) is its answer; nothing was generated.
+      if (started.admission) await started.admission;
+      let again = false;
+      for (const key of wanted) {
+        try {
+          made.set(key, await pending.get(key)!);
+        } catch (error) {
+          if (!(error instanceof NotAdmitted)) throw error;
+          if (attempt >= MAX_JOIN_ATTEMPTS) throw error.refusal;
+          again = true;
+        }
+      }
+      if (!again) return made;
+    }
   }
 
   /** Generates the `fresh` keys as one batch and stores them; nothing is stored if any fails. */
