@@ -6,6 +6,7 @@ import { registerGallery } from './api/gallery.ts';
 import { registerGenerations } from './api/generations.ts';
 import { registerImages } from './api/images.ts';
 import { registerMeta } from './api/meta.ts';
+import { requestId } from './api/request-id.ts';
 import { registerStatic } from './api/static.ts';
 import type { AppDeps } from './deps.ts';
 import { EdgeError, onError } from './errors.ts';
@@ -29,6 +30,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   const service = new GenerationService(deps.models, deps.store, deps.runners, deps.routing);
   const ctx: RouteContext = { deps, service };
 
+  app.use('*', requestId());
   app.onError(onError(log));
   app.notFound((c) => {
     throw EdgeError.notFound('not_found', `no route ${c.req.method} ${c.req.path}`);

@@ -1,5 +1,4 @@
 import { AuroraInputError } from '@aurora-edge/model';
-import type { ErrorBody } from '@aurora-edge/protocol';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -103,21 +102,62 @@ export function openAiErrorType(status: number): string {
   return 'invalid_request_error';
 }
 
-export function errorBody(e: EdgeError): ErrorBody {
-  return { error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}), type: openAiErrorType(e.status), param: e.field ?? null } };
+/** The gateway's error body (schemas.ts errorSchema documents it). */
+export interface ErrorBody {
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly field?: string;
+    readonly type: string;
+    readonly param: string | null;
+    /** The request's id (also the x-request-id header): the server log's line for it has the details. */
+    readonly request_id?: string;
+  };
 }
 
-/** The app's onError: every failure leaves as `{ error: { code, message, field?, type, param } }`. */
+/** URLs (runner addresses among them) in a message meant for a client: servers' addresses stay in the log. */
+const ADDRESS_RE = /\b[a-z][a-z0-9+.-]*:\/\/[^\s;,)'"]+/gi;
+
+/** A 5xx message as a client may see it: no internal address, even from an error we did not word. */
+export function publicMessage(e: EdgeError): string {
+  return e.status >= 500 ? e.message.replace(ADDRESS_RE, '<internal address>') : e.message;
+}
+
+export function errorBody(e: EdgeError, requestId?: string): ErrorBody {
+  return {
+    error: {
+      code: e.code,
+      message: publicMessage(e),
+      ...(e.field ? { field: e.field } : {}),
+      type: openAiErrorType(e.status),
+      param: e.field ?? null,
+      ...(requestId ? { request_id: requestId } : {}),
+    },
+  };
+}
+
+/** A cause's own words for the server log (a NoRunnerError lists every runner and why it failed). */
+function causeText(e: EdgeError): string {
+  const cause = e.cause;
+  return cause instanceof Error && cause !== e ? ` (${cause.message})` : '';
+}
+
+/**
+ * The app's onError: every failure leaves as `{ error: { code, message, field?, type, param,
+ * request_id } }`. The client's message names no internal address; the server log's line, keyed
+ * by the same request id, has the details (which runner, and why).
+ */
 export function onError(log: (message: string, error?: unknown) => void) {
   return (error: unknown, c: Context) => {
     const e = toEdgeError(error);
-    // Unexpected failures with their cause; an expected 5xx (no runner, ...) as one line.
-    if (e.status === 500) log(`${c.req.method} ${c.req.path} -> ${e.status} ${e.code}`, e.cause ?? e);
-    else if (e.status > 500) log(`${c.req.method} ${c.req.path} -> ${e.status} ${e.code}: ${e.message}`);
+    const id = (c.get('requestId') as string | undefined) ?? '-';
+    // Unexpected failures with their stack; an expected 5xx (no runner, ...) as one line with its cause.
+    if (e.status === 500) log(`request ${id}: ${c.req.method} ${c.req.path} -> ${e.status} ${e.code}`, e.cause ?? e);
+    else if (e.status > 500) log(`request ${id}: ${c.req.method} ${c.req.path} -> ${e.status} ${e.code}: ${e.message}${causeText(e)}`);
     for (const [k, v] of Object.entries(e.options.headers ?? {})) c.header(k, v);
     // A 413 answers before the body is read: the rest of it is still on the wire, so the connection
     // cannot carry another request (a keep-alive client reusing it would see it reset mid-drain).
     if (e.status === 413) c.header('connection', 'close');
-    return c.json(errorBody(e), e.status);
+    return c.json(errorBody(e, c.get('requestId') as string | undefined), e.status);
   };
 }

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 
 /** What the embed and the SDK read from responses. */
-const EXPOSE = 'x-aurora-route,etag,retry-after,ratelimit,ratelimit-policy,ratelimit-limit,ratelimit-remaining,ratelimit-reset';
+const EXPOSE = 'x-aurora-route,x-request-id,etag,retry-after,ratelimit,ratelimit-policy,ratelimit-limit,ratelimit-remaining,ratelimit-reset';
 
 /**
  * CORS for the public API: `*`, no credentials. Preflights pass for any origin (they carry no key);

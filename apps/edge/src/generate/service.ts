@@ -243,7 +243,8 @@ export class GenerationService {
           throw new EdgeError(
             503,
             'no_runner',
-            `${seeds.length} images need a GPU runner and none is available (${error.message}); batches of at most ${wasmFallbackMaxBatch} still run here`,
+            // The runners' addresses and errors are in the cause, for the server log only.
+            `${seeds.length} images need a GPU runner and none is available; batches of at most ${wasmFallbackMaxBatch} still run here`,
             {
               cause: error,
               headers: { 'retry-after': String(retryAfterS) },
