@@ -19,9 +19,10 @@ describe('RateLimiter (token bucket, one upsert per take)', () => {
     ]);
     expect(taken[2].resetS).toBe(60); // empty: a full minute to refill all three
     const refused = await limiter.take(limit);
-    expect(refused).toMatchObject({ allowed: false, remaining: 0, retryAfterS: 20, resetS: 20 });
+    // Refused: retry once one token is back (20 s); resetS keeps its meaning, until full (60 s).
+    expect(refused).toMatchObject({ allowed: false, remaining: 0, retryAfterS: 20, resetS: 60 });
     now += 19_000;
-    expect((await limiter.take(limit)).allowed).toBe(false);
+    expect(await limiter.take(limit)).toMatchObject({ allowed: false, retryAfterS: 1, resetS: 41 });
     now += 1_000; // 20 s: one token back
     expect(await limiter.take(limit)).toMatchObject({ allowed: true, remaining: 0 });
     now += 10 * 60_000; // never more than rpm

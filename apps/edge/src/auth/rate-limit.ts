@@ -15,7 +15,10 @@ export interface LimitDecision {
   readonly limit: number;
   /** Whole tokens left after this request. */
   readonly remaining: number;
-  /** Seconds until the bucket is full again (allowed), or until the request would pass (refused). */
+  /**
+   * Seconds until the bucket is full again, allowed or refused: the RateLimit header's `t` (the
+   * IETF draft's reset, when the quota is whole again) means one thing on a 200 and on a 429.
+   */
   readonly resetS: number;
   /** Seconds to wait before retrying; 0 when allowed. */
   readonly retryAfterS: number;
@@ -54,7 +57,8 @@ export class RateLimiter {
     const [current] = await this.db.select().from(rateLimits).where(eq(rateLimits.bucket, bucket));
     const tokens = current ? Math.min(rpm, current.tokens + Math.max(0, now - current.updatedAt) * perMs) : rpm;
     const wait = Math.max(1, Math.ceil((cost - tokens) / perMs / 1000));
-    return { allowed: false, policy, limit: rpm, remaining: Math.floor(tokens), resetS: wait, retryAfterS: wait };
+    const untilFull = Math.max(wait, Math.ceil((rpm - tokens) / perMs / 1000));
+    return { allowed: false, policy, limit: rpm, remaining: Math.floor(tokens), resetS: untilFull, retryAfterS: wait };
   }
 
   /**
@@ -69,7 +73,11 @@ export class RateLimiter {
   }
 }
 
-/** RateLimit headers: the IETF draft's structured `RateLimit` / `RateLimit-Policy`, mirrored as `RateLimit-Limit/-Remaining/-Reset`. */
+/**
+ * RateLimit headers: the IETF draft's structured `RateLimit` / `RateLimit-Policy` (`t`: seconds until
+ * the bucket is full again, on every answer), mirrored as `RateLimit-Limit/-Remaining/-Reset`. A
+ * refusal's "when may I retry" is Retry-After (set by the caller), not `t`.
+ */
 export function rateLimitHeaders(d: LimitDecision): Record<string, string> {
   return {
     'ratelimit-policy': `"${d.policy}";q=${d.limit};w=60`,
