@@ -417,6 +417,11 @@ class WorldSampler:
         return self.tokens.encode(captions, self.device)
 
 
+def _hwc_bytes(u8: torch.Tensor) -> bytes:
+    """uint8 [B, 3, R, R] -> raw HWC bytes (for the TypeScript cross-checks; no numpy needed)."""
+    return bytes(u8.permute(0, 2, 3, 1).contiguous().cpu().reshape(-1).tolist())
+
+
 def _main(argv: Optional[Sequence[str]] = None) -> int:
     """Test and inspection entry points (the vitests call these)."""
     import argparse
@@ -424,28 +429,34 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m aurora_train.world")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("render", help="render TypeScript scenes JSON (stdin) -> raw uint8 HWC bytes (stdout)")
+    r = sub.add_parser("render", help="render TypeScript scenes (a JSON file) -> raw uint8 HWC bytes (a file)")
+    r.add_argument("--scenes", required=True)
+    r.add_argument("--out", required=True)
     r.add_argument("--resolution", type=int, default=64)
     c = sub.add_parser("captions", help="sampled captions and their token ids as JSON")
     c.add_argument("--n", type=int, default=256)
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--resolution", type=int, default=64)
     c.add_argument("--device", default="cpu")
+    c.add_argument("--images", help="also write the batch images as raw uint8 HWC bytes to this file")
     b = sub.add_parser("bench", help="images per second of sample()")
     b.add_argument("--batch", type=int, default=64)
     b.add_argument("--iters", type=int, default=50)
     b.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args(argv)
     if args.cmd == "render":
-        scenes = json.load(sys.stdin)
-        u8 = render_scenes(scenes, args.resolution)
-        sys.stdout.buffer.write(bytes(u8.permute(0, 2, 3, 1).contiguous().reshape(-1).tolist()))
+        with open(args.scenes, "r", encoding="utf-8") as f:
+            scenes = json.load(f)
+        with open(args.out, "wb") as f:
+            f.write(_hwc_bytes(render_scenes(scenes, args.resolution)))
         return 0
     if args.cmd == "captions":
         sampler = WorldSampler(resolution=args.resolution, device=args.device, seed=args.seed)
         out = []
+        images = []
         while len(out) < args.n:
             batch = sampler.sample(min(256, args.n - len(out)))
+            images.append(_hwc_bytes(torch.round((batch["images"] + 1) * 127.5).to(torch.uint8)))
             for i, cap in enumerate(batch["captions"]):
                 out.append(
                     {
@@ -458,6 +469,9 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
                     }
                 )
         json.dump(out, sys.stdout)
+        if args.images:
+            with open(args.images, "wb") as f:
+                f.write(b"".join(images))
         return 0
     if args.cmd == "bench":
         import time

@@ -33,5 +33,6 @@ function exportCommand(args: string[]): number {
 export async function worldCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'export') return exportCommand(rest);
+  if (sub === 'sample') return (await import('./world-sample.ts')).worldSampleCommand(rest);
   throw new UsageError(USAGE);
 }
