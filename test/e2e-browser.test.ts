@@ -140,6 +140,7 @@ describe.skipIf(!HAS_CHROMIUM)('browser end-to-end against the real gateway (Chr
       const local = events.find((e) => e.id === 'local' && e.type === 'aurora-load')!;
       expect(local?.detail, JSON.stringify(events.filter((e) => e.id === 'local'))).toMatchObject({ local: true, route: 'local', seed: LOCAL.seed });
       expect(local.detail.fallback).toBeUndefined();
+      expect(local.detail).toMatchObject({ backend: 'wasm', backendFallback: 'no-adapter' }); // --disable-gpu: see e2e-webgpu-browser.test.ts for WebGPU
       // Made in the browser: the server has no such image until we ask it below.
       const q = `/v1/cache?prompt=${encodeURIComponent(LOCAL.prompt)}&seed=${LOCAL.seed}&psi=${LOCAL.psi}`;
       expect((await fetch(`${gateway.url}${q}`)).status).toBe(404);

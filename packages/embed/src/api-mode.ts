@@ -1,4 +1,5 @@
 import { AuroraClient } from '@aurora-edge/client';
+import type { LocalBackend } from './events.ts';
 import type { ImageOptions } from './options.ts';
 
 /** What a mode hands the element to show. */
@@ -10,6 +11,10 @@ export interface Rendered {
   readonly local: boolean;
   readonly fallback?: string;
   readonly pixels?: Uint8Array;
+  /** Local images only: what ran the model, the WebGPU adapter, why not WebGPU. */
+  readonly backend?: LocalBackend;
+  readonly adapter?: string;
+  readonly backendFallback?: string;
   /** A blob: URL the element must revoke when it replaces the image. */
   readonly ownsSrc?: boolean;
 }

@@ -23,6 +23,12 @@ export interface EmbedBuild {
   readonly entry: string;
   /** The lazily imported local-mode chunk, "embed-local-<hash>.js". */
   readonly localChunk: string;
+  /**
+   * onnxruntime-web's builds, each a chunk the local one imports lazily, named like it
+   * ("embed-local-<hash>.js", so the gateway serves them by the same rule): `wasm` (WASM SIMD only)
+   * and `webgpu` (the WebGPU provider; loaded only where the page got an adapter).
+   */
+  readonly ortChunks: { readonly wasm: string; readonly webgpu: string };
   readonly files: EmbedFile[];
 }
 
@@ -74,6 +80,24 @@ function localChunkExternal(chunk: string): Plugin {
   };
 }
 
+/** In the local chunk, `import('./ort-wasm.ts')` and `import('./ort-webgpu.ts')` become relative imports of their chunks. */
+function ortChunksExternal(chunks: { wasm: string; webgpu: string }): Plugin {
+  return {
+    name: 'aurora-ort-chunks',
+    setup(b) {
+      b.onResolve({ filter: /^\.\/ort-(wasm|webgpu)\.ts$/ }, (args) => ({
+        path: `./${args.path.includes('webgpu') ? chunks.webgpu : chunks.wasm}`,
+        external: true,
+      }));
+    },
+  };
+}
+
+const jsOutput = (meta: Metafile) =>
+  Object.keys(meta.outputs)
+    .map((k) => path.basename(k))
+    .find((n) => n.endsWith('.js'))!;
+
 function inputsOf(meta: Metafile, output: string): string[] {
   const key = Object.keys(meta.outputs).find((k) => path.resolve(k) === path.resolve(output));
   return key ? Object.keys(meta.outputs[key].inputs) : [];
@@ -81,8 +105,9 @@ function inputsOf(meta: Metafile, output: string): string[] {
 
 /**
  * Builds the embed script into `outDir`: embed.js (the element and the API client, small) and
- * embed-local-<hash>.js (onnxruntime-web's WASM build and the model pipeline, imported only by
- * mode="local"). The gateway calls this at start and serves outDir; nothing built is committed.
+ * embed-local-<hash>.js chunks, imported only by mode="local": the model pipeline, and
+ * onnxruntime-web's WASM build or its WebGPU build (whichever the page can use). The gateway
+ * calls this at start and serves outDir; nothing built is committed.
  */
 export async function buildEmbed(outDir: string, options: BuildEmbedOptions = {}): Promise<EmbedBuild> {
   const out = path.resolve(outDir);
@@ -101,17 +126,28 @@ export async function buildEmbed(outDir: string, options: BuildEmbedOptions = {}
     outdir: out,
   } as const;
 
+  // onnxruntime-web's builds without the inlined glue: each imports its ort-wasm-simd-threaded[.asyncify].mjs from wasmPaths.
+  const ortChunk = async (which: 'wasm' | 'webgpu') =>
+    jsOutput(
+      (
+        await build({
+          ...common,
+          entryPoints: { 'embed-local': path.join(SRC, `local/ort-${which}.ts`) },
+          entryNames: '[name]-[hash]',
+          conditions: ['onnxruntime-web-use-extern-wasm'],
+        })
+      ).metafile,
+    );
+  const ortChunks = { wasm: await ortChunk('wasm'), webgpu: await ortChunk('webgpu') };
   const local = await build({
     ...common,
     entryPoints: { 'embed-local': path.join(SRC, 'local/index.ts') },
     entryNames: '[name]-[hash]',
-    // onnxruntime-web's build without the inlined glue: it imports ort-wasm-simd-threaded.mjs from wasmPaths.
-    conditions: ['onnxruntime-web-use-extern-wasm'],
-    plugins: [modelIsPure, zodEnglishOnly],
+    plugins: [ortChunksExternal(ortChunks), modelIsPure, zodEnglishOnly],
   });
-  const localChunk = Object.keys(local.metafile.outputs)
-    .map((k) => path.basename(k))
-    .find((n) => n.endsWith('.js'))!;
+  const localChunk = jsOutput(local.metafile);
+  const ortInLocal = inputsOf(local.metafile, path.join(out, localChunk)).filter((i) => /onnxruntime-web/.test(i));
+  if (ortInLocal.length > 0) throw new Error(`the local chunk must import onnxruntime-web lazily, but it bundles ${ortInLocal.join(', ')}`);
 
   const main = await build({ ...common, entryPoints: { embed: path.join(SRC, 'embed.ts') }, entryNames: '[name]', plugins: [localChunkExternal(localChunk)] });
   const heavy = inputsOf(main.metafile, path.join(out, 'embed.js')).filter((i) => /onnxruntime|[\\/]model[\\/]src[\\/]|zod/.test(i));
@@ -126,5 +162,5 @@ export async function buildEmbed(outDir: string, options: BuildEmbedOptions = {}
       const contentType = name.endsWith('.map') ? 'application/json; charset=utf-8' : 'text/javascript; charset=utf-8';
       return { name, bytes: bytes.byteLength, gzipBytes: gzipSync(bytes).byteLength, contentType, immutable: name.startsWith('embed-local-') };
     });
-  return { outDir: out, entry: 'embed.js', localChunk, files };
+  return { outDir: out, entry: 'embed.js', localChunk, ortChunks, files };
 }

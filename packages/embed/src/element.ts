@@ -22,7 +22,7 @@ const STAGES: Record<Stage, [label: string, step?: number]> = {
  * (debounced) when an attribute changes; a newer generation cancels the older one.
  */
 export class AuroraImageElement extends HTMLElement {
-  static readonly observedAttributes = ['prompt', 'seed', 'psi', 'model', 'api', 'key', 'mode', 'size', 'bundle-url'];
+  static readonly observedAttributes = ['prompt', 'seed', 'psi', 'model', 'api', 'key', 'mode', 'backend', 'size', 'bundle-url'];
   /** Attribute changes within this many milliseconds start one generation. */
   static debounceMs = 100;
 
@@ -115,7 +115,10 @@ export class AuroraImageElement extends HTMLElement {
     this.blobUrl = r.ownsSrc ? r.src : null;
     if (signal.aborted) return;
     const detail: AuroraLoadDetail = { seed: r.seed, route: r.route, cached: r.cached, local: r.local, src: r.src, ...size };
-    this.emit('aurora-load', { ...detail, ...(r.fallback ? { fallback: r.fallback } : {}), ...(r.pixels ? { pixels: r.pixels } : {}) });
+    const local = r.backend
+      ? { backend: r.backend, ...(r.adapter ? { adapter: r.adapter } : {}), ...(r.backendFallback ? { backendFallback: r.backendFallback } : {}) }
+      : {};
+    this.emit('aurora-load', { ...detail, ...(r.fallback ? { fallback: r.fallback } : {}), ...(r.pixels ? { pixels: r.pixels } : {}), ...local });
   }
 
   private release(r: Rendered): void {

@@ -2,6 +2,11 @@
 
 export type Mode = 'api' | 'local';
 
+/** What generated a local image: onnxruntime-web's WebGPU provider or its WASM SIMD build. */
+export type LocalBackend = 'webgpu' | 'wasm';
+/** The `backend` attribute: `auto` (WebGPU when the page gets an adapter, else WASM) or `wasm`. */
+export type BackendPreference = 'auto' | 'wasm';
+
 /** `aurora-start`: a generation began (after the debounce). */
 export interface AuroraStartDetail {
   readonly mode: Mode;
@@ -27,6 +32,16 @@ export interface AuroraLoadDetail {
   readonly height: number;
   /** Local images only: the raw HWC uint8 RGB samples, exactly what the PNG holds. */
   readonly pixels?: Uint8Array;
+  /** Local images only: `webgpu` or `wasm`. */
+  readonly backend?: LocalBackend;
+  /** WebGPU only, when the browser tells it: the adapter's description (or vendor and architecture). */
+  readonly adapter?: string;
+  /**
+   * `backend="auto"` ran on WASM: why not WebGPU. `no-webgpu` (no API: browser, flag or insecure
+   * context), `no-adapter`, `fallback-adapter-only` (a software adapter such as SwiftShader),
+   * `webgpu-device-error: <message>`, `webgpu-error: <message>` (no session, or the run failed).
+   */
+  readonly backendFallback?: string;
 }
 
 /** `aurora-error`: shown as the element's visible error state too. */

@@ -19,7 +19,7 @@ export function localUnsupportedReason(): string | null {
 
 export type Stage = LocalStage | 'fallback';
 
-/** mode="local": the model in this browser (onnxruntime-web WASM SIMD), lazily loaded as a second chunk. */
+/** mode="local": the model in this browser (onnxruntime-web on WebGPU or WASM SIMD), lazily loaded as further chunks. */
 export async function generateLocally(o: ImageOptions, onStage: (stage: LocalStage) => void): Promise<Rendered> {
   const reason = localUnsupportedReason();
   if (reason) throw new LocalUnavailable(reason);
@@ -33,10 +33,12 @@ export async function generateLocally(o: ImageOptions, onStage: (stage: LocalSta
     seed: o.seed,
     psi: o.psi,
     size: o.size,
+    backend: o.backend,
     onStage,
   });
   const src = URL.createObjectURL(new Blob([out.png as Uint8Array<ArrayBuffer>], { type: 'image/png' }));
-  return { src, ownsSrc: true, seed: out.seed, route: 'local', cached: false, local: true, pixels: out.pixels };
+  const backend = { backend: out.backend, adapter: out.adapter, backendFallback: out.backendFallback };
+  return { src, ownsSrc: true, seed: out.seed, route: 'local', cached: false, local: true, pixels: out.pixels, ...backend };
 }
 
 /** Local generation that falls back to the API when it cannot run here, saying why. */

@@ -1,5 +1,5 @@
 import { AttributeError } from './errors.ts';
-import type { Mode } from './events.ts';
+import type { BackendPreference, Mode } from './events.ts';
 
 export const DEFAULT_MODEL = 'aurora-tiny';
 export const DEFAULT_SIZE = '64x64';
@@ -14,6 +14,8 @@ export interface ImageOptions {
   readonly api: string;
   readonly key?: string;
   readonly mode: Mode;
+  /** Local mode: `auto` (WebGPU where the page gets an adapter, else WASM SIMD) or `wasm`. */
+  readonly backend: BackendPreference;
   readonly size: string;
   /** Where local mode loads the bundle: `bundle-url`, else `${api}/bundles/${model}/`. */
   readonly bundleUrl: string;
@@ -43,11 +45,13 @@ export function readOptions(el: Element, defaultApi: string): ImageOptions {
   }
   const mode = (attr('mode') || 'api') as Mode;
   if (mode !== 'api' && mode !== 'local') throw new AttributeError('mode', `must be "api" or "local", got "${mode}"`);
+  const backend = (attr('backend') || 'auto') as BackendPreference;
+  if (backend !== 'auto' && backend !== 'wasm') throw new AttributeError('backend', `must be "auto" or "wasm", got "${backend}"`);
   const model = attr('model') || DEFAULT_MODEL;
   if (!/^[A-Za-z0-9._-]+$/.test(model)) throw new AttributeError('model', `must be a bundle id (letters, digits, . _ -), got "${model}"`);
   const size = attr('size') || DEFAULT_SIZE;
   if (!/^\d+x\d+$/.test(size)) throw new AttributeError('size', `must be "<width>x<height>", got "${size}"`);
   const api = absoluteUrl('api', attr('api') || defaultApi, document.baseURI).replace(/\/+$/, '');
   const bundle = attr('bundle-url') || `${api}/bundles/${model}/`;
-  return { prompt, seed, psi, model, api, key: attr('key') || undefined, mode, size, bundleUrl: absoluteUrl('bundle-url', bundle, document.baseURI) };
+  return { prompt, seed, psi, model, api, key: attr('key') || undefined, mode, backend, size, bundleUrl: absoluteUrl('bundle-url', bundle, document.baseURI) };
 }

@@ -132,6 +132,11 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image> on a third-party page (Chromium, 
     expect(main.gzipBytes).toBeLessThan(10_000);
     expect(chunk.immutable).toBe(true);
     expect(fs.readFileSync(path.join(embed.outDir, 'embed.js'), 'utf8')).toContain(`import("./${embed.localChunk}")`);
+    // onnxruntime-web's two builds are chunks of their own, imported by the local chunk as needed.
+    const local = fs.readFileSync(path.join(embed.outDir, embed.localChunk), 'utf8');
+    for (const ort of [embed.ortChunks.wasm, embed.ortChunks.webgpu]) expect(local).toContain(`import("./${ort}")`);
+    expect(fs.readFileSync(path.join(embed.outDir, embed.ortChunks.wasm), 'utf8')).not.toContain('asyncify');
+    expect(fs.readFileSync(path.join(embed.outDir, embed.ortChunks.webgpu), 'utf8')).toContain('ort-wasm-simd-threaded.asyncify.mjs');
   });
 
   it('(a) API mode with an allowed key from an allowed origin shows the image and fires start and load', async () => {
@@ -194,6 +199,8 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image> on a third-party page (Chromium, 
     expect(load, JSON.stringify(allowedEvents.filter((e) => e.id === 'local'))).toBeDefined();
     expect(load.detail).toMatchObject({ local: true, route: 'local', seed: LOCAL.seed, width: 64, height: 64 });
     expect(load.detail.fallback).toBeUndefined();
+    // This browser runs with --disable-gpu: no WebGPU adapter, so WASM SIMD, and aurora-load says so.
+    expect(load.detail).toMatchObject({ backend: 'wasm', backendFallback: 'no-adapter' });
     expect(gateway.generated).not.toContain(LOCAL.prompt); // made in the browser, not by the server
 
     const stats = parityStats(await serverPixels(gateway.url), Uint8Array.from(load.detail.pixels!));

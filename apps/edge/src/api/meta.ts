@@ -17,10 +17,13 @@ const healthRoute = createRoute({
   responses: { 200: { description: 'Alive', content: { 'application/json': { schema: healthSchema } } } },
 });
 
-/** The pages load nothing from elsewhere: the policy makes the browser hold them to it. */
+/**
+ * The pages load nothing from elsewhere: the policy makes the browser hold them to it.
+ * 'wasm-unsafe-eval' lets the demo's "Run on: this browser" compile onnxruntime-web's WebAssembly.
+ */
 const PAGE_HEADERS = {
   'content-security-policy':
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'",
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'",
   'x-content-type-options': 'nosniff',
 };
 

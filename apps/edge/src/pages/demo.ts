@@ -25,6 +25,8 @@ export function demoPage(): string {
   figure img { width: 128px; height: 128px; image-rendering: pixelated; border: 1px solid #ccc; display: block; background: #f4f4f4; }
   figure figcaption { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
   #gallery figure { cursor: pointer; }
+  figure aurora-image { width: 128px; border: 1px solid #ccc; }
+  figure aurora-image::part(image) { image-rendering: pixelated; }
   pre { background: #f6f6f6; padding: .75rem; overflow-x: auto; font-size: 13px; white-space: pre-wrap; word-break: break-all; }
 </style>
 </head>
@@ -40,6 +42,9 @@ export function demoPage(): string {
   <label for="psi">Truncation ψ</label>
   <div class="row"><input id="psi" name="psi" type="range" min="0" max="1" step="0.05" value="0.7"> <output id="psi-value" for="psi">0.7</output>
     <span class="hint">lower: closer to the prompt's typical image; 1: no truncation</span></div>
+  <label for="where">Run on</label>
+  <div class="row"><select id="where" name="where"><option value="server">the server</option><option value="local">this browser (WebGPU, else WASM)</option><option value="local-wasm">this browser, WASM only</option></select>
+    <span class="hint">the model runs in this page, as &lt;aurora-image mode="local"&gt; does</span></div>
   <label for="key">API key</label>
   <div class="row"><input id="key" name="key" type="password" placeholder="ak_... (optional)" autocomplete="off" style="flex:1">
     <span class="hint">needed when the gateway runs with AUTH_MODE=keys; kept in this browser only</span></div>
@@ -94,6 +99,8 @@ function snippet() {
   if (seed !== null && seed !== '') attrs.push('seed="' + seed + '"');
   attrs.push('psi="' + $('psi').value + '"');
   if (key) attrs.push('key="' + attr(key) + '"');
+  if ($('where').value !== 'server') attrs.push('mode="local"');
+  if ($('where').value === 'local-wasm') attrs.push('backend="wasm"');
   $('snippet').textContent = '<script type="module" src="' + location.origin + '/embed.js"></' + 'script>\\n<aurora-image ' + attrs.join(' ') + '></aurora-image>';
 }
 
@@ -115,12 +122,60 @@ async function gallery() {
   }));
 }
 
+// "Run on: this browser": <aurora-image mode="local"> elements (embed.js, loaded on first use)
+// make the images in this page, on WebGPU where it gets an adapter, else WASM SIMD; their
+// aurora-load event says which, and why not WebGPU.
+async function generateHere(body, backend) {
+  await import('/embed.js');
+  const started = performance.now();
+  const key = $('key').value.trim();
+  const loads = [];
+  const figures = Array.from({ length: body.n }, (_, i) => {
+    const el = document.createElement('aurora-image');
+    const attrs = { mode: 'local', prompt: body.prompt, psi: String(body.truncation_psi) };
+    if (body.seed !== undefined) attrs.seed = String((body.seed + i) % 4294967296);
+    if (backend) attrs.backend = backend;
+    if (key) attrs.key = key;
+    for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, value);
+    const fig = document.createElement('figure');
+    const cap = document.createElement('figcaption');
+    cap.textContent = 'generating…';
+    fig.append(el, cap);
+    loads.push(new Promise((resolve) => {
+      el.addEventListener('aurora-load', (e) => {
+        const d = e.detail;
+        cap.textContent = 'seed ' + d.seed + ' · ' + (d.local ? d.backend : d.route);
+        resolve(d);
+      }, { once: true });
+      el.addEventListener('aurora-error', (e) => { cap.textContent = e.detail.code; resolve({ error: e.detail }); }, { once: true });
+    }));
+    return fig;
+  });
+  $('results').replaceChildren(...figures);
+  const done = await Promise.all(loads);
+  const d = done[0];
+  if (d.error) return say((d.error.status ? d.error.status + ' · ' : '') + d.error.code + ': ' + d.error.message, true);
+  lastSeed = d.seed;
+  const where = d.local
+    ? 'in this browser · ' + d.backend + (d.adapter ? ' (' + d.adapter + ')' : '') + (d.backendFallback ? ' (no WebGPU: ' + d.backendFallback + ')' : '')
+    : 'route ' + d.route + ' (local mode unavailable: ' + d.fallback + ')';
+  say(where + ' · seed ' + d.seed + ' · ψ ' + body.truncation_psi + ' · ' + Math.round(performance.now() - started) + ' ms');
+  snippet();
+}
+
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
   const key = $('key').value.trim();
   if (key) localStorage.setItem('aurora-key', key); else localStorage.removeItem('aurora-key');
   const body = { prompt: $('prompt').value, n: Number($('n').value || 1), truncation_psi: Number($('psi').value) };
   if ($('seed').value !== '') body.seed = Number($('seed').value);
+  if ($('where').value !== 'server') {
+    say('generating in this browser…');
+    $('generate').disabled = true;
+    try { return await generateHere(body, $('where').value === 'local-wasm' ? 'wasm' : undefined); }
+    catch (error) { return say('could not load the embed script: ' + error.message, true); }
+    finally { $('generate').disabled = false; }
+  }
   say('generating…');
   $('generate').disabled = true;
   const started = performance.now();
@@ -143,7 +198,7 @@ form.addEventListener('submit', async (event) => {
   }
 });
 $('psi').addEventListener('input', () => { $('psi-value').textContent = $('psi').value; snippet(); });
-for (const id of ['prompt', 'seed', 'key']) $(id).addEventListener('input', snippet);
+for (const id of ['prompt', 'seed', 'key', 'where']) $(id).addEventListener('input', snippet);
 $('copy').addEventListener('click', async () => {
   try { await navigator.clipboard.writeText($('snippet').textContent); $('copied').textContent = 'copied'; }
   catch { getSelection().selectAllChildren($('snippet')); $('copied').textContent = 'selected: press Ctrl+C'; }

@@ -27,7 +27,7 @@ export async function startThirdPartySite(options: { crossOriginIsolated?: boole
   return Object.assign(site, { url: `${origin}/`, origin, close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
 }
 
-/** Records every aurora-* event (local pixels as a plain array) in window.__events, before the element loads. */
+/** Records every aurora-* event (local pixels as a plain array; `t`: ms since the page started) in window.__events, before the element loads. */
 export function embedPage(title: string, api: string, elements: string): string {
   return `<!doctype html>
 <html lang="en"><meta charset="utf-8"><title>${title}</title>
@@ -41,7 +41,7 @@ export function embedPage(title: string, api: string, elements: string): string 
     document.addEventListener(type, (e) => {
       const d = { ...e.detail };
       if (d.pixels) d.pixels = Array.from(d.pixels);
-      window.__events.push({ type, id: e.target.id, detail: d });
+      window.__events.push({ type, id: e.target.id, detail: d, t: Math.round(performance.now()) });
     });
   }
 </script>
