@@ -20,6 +20,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'aurora conform <dir> [--vocab <file>]   check our graphs against reference fixtures',
     load: async () => (await import('./conform.ts')).conformCommand,
   },
+  eval: {
+    summary: 'aurora eval [--bundle <dir>] [--seeds 8] [--seed-start 1000000] [--psi P] [--runtime node|wasm] [--json out.json]',
+    load: async () => (await import('./eval.ts')).evalCommand,
+  },
   world: {
     summary: 'aurora world export --out <dir> | sample --out <dir> [--n 16] [--seed 0]   the aurora-shapes training world',
     load: async () => (await import('./world.ts')).worldCommand,
