@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { type CheckResult, formatResult } from '../conform/compare.ts';
 import { conformGenerator } from '../node/conform-generator.ts';
 import { conformClipText, conformFixtureTokens, conformTokenizerCorpus } from '../node/conform-text.ts';
+import { describeProvider, isExecutionProviderChoice, resolveExecutionProvider, sessionOptionsFor } from '../node/execution-providers.ts';
 import { FixtureDir } from '../node/fixture-dir.ts';
 import { loadOrtNode } from '../node/ort-node.ts';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.ts';
@@ -26,14 +27,20 @@ function findVocab(explicit: string | undefined): string | null {
   return null;
 }
 
+const USAGE = 'usage: aurora conform <dir> [--vocab <file>] [--runtime cpu|webgpu|cuda|auto]';
+
 /**
- * `aurora conform <dir> [--vocab <file>]`: checks our tokenizer, CLIP text encoder and generator
- * against a reference fixture folder (or a tokenizer corpus folder with prompts.json) in
- * onnxruntime-node, prints one line per compared output and exits 1 when any is out of tolerance.
+ * `aurora conform <dir> [--vocab <file>] [--runtime cpu]`: checks our tokenizer, CLIP text encoder
+ * and generator against a reference fixture folder (or a tokenizer corpus folder with prompts.json)
+ * in onnxruntime-node on the given execution provider, prints one line per compared output and
+ * exits 1 when any is out of tolerance.
  */
 export async function conformCommand(args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { vocab: { type: 'string' } } });
-  if (positionals.length !== 1) throw new UsageError('usage: aurora conform <dir> [--vocab <file>]');
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { vocab: { type: 'string' }, runtime: { type: 'string', default: 'cpu' } } });
+  if (positionals.length !== 1) throw new UsageError(USAGE);
+  // 'node' is the CLI's older name for onnxruntime-node on the CPU.
+  const runtime = values.runtime === 'node' ? 'cpu' : values.runtime;
+  if (!isExecutionProviderChoice(runtime)) throw new UsageError(`--runtime must be cpu, webgpu, cuda or auto, got "${values.runtime}"`);
   const dir = path.resolve(positionals[0]);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`${positionals[0]}: no such folder`);
   const vocabPath = findVocab(values.vocab);
@@ -47,10 +54,13 @@ export async function conformCommand(args: string[]): Promise<number> {
   } else if (fs.existsSync(path.join(dir, 'generator.pth'))) {
     const fx = new FixtureDir(dir);
     const ort = await loadOrtNode();
+    const provider = await resolveExecutionProvider(ort, runtime);
+    console.log(`runtime ${describeProvider(provider)}`);
+    const sessionOptions = sessionOptionsFor(provider.provider);
     if (tokenizer && fx.has('inputs/token_ids.i32')) results.push(conformFixtureTokens(tokenizer, fx));
     else notes.push('tokenizer ids not checked (no vocab: pass --vocab)');
-    if (fs.existsSync(fx.file('clip_text.pth')) && fx.has('inputs/clip_tokens.f32')) results.push(...(await conformClipText(ort, fx)));
-    results.push(...(await conformGenerator(ort, fx)));
+    if (fs.existsSync(fx.file('clip_text.pth')) && fx.has('inputs/clip_tokens.f32')) results.push(...(await conformClipText(ort, fx, sessionOptions)));
+    results.push(...(await conformGenerator(ort, fx, undefined, { sessionOptions })));
   } else {
     throw new UsageError(`${positionals[0]} is neither a generator fixture (generator.pth) nor a tokenizer corpus (prompts.json)`);
   }

@@ -1,6 +1,7 @@
 import type { GeneratorConfig } from '../config/generator-config.ts';
 import { Builder } from '../onnx/builder.ts';
 import { attr, Graph } from '../onnx/graph.ts';
+import type { MoeMode } from '../layers/feed-forward.ts';
 import { type ParamProvider, ParamRegistry } from '../onnx/params.ts';
 import { outputResolution, synthesisLayout, type SynthesisLayout } from './layout.ts';
 import { mapping } from './mapping.ts';
@@ -29,7 +30,13 @@ export interface BuiltGenerator {
  * Outputs: image [N, C, R, R] (raw, not clamped); global_text, local_text, w, wp; and with
  * `exposeIntermediates`, img_res_*, blocks/netNN and router/<module>/* as well.
  */
-export function buildGenerator(config: GeneratorConfig, provider: ParamProvider, options: { exposeIntermediates?: boolean } = {}): BuiltGenerator {
+export interface BuildGeneratorOptions {
+  readonly exposeIntermediates?: boolean;
+  /** The MoE formulation; every one computes the same function (see FeedForwardOptions.moe). */
+  readonly moe?: MoeMode;
+}
+
+export function buildGenerator(config: GeneratorConfig, provider: ParamProvider, options: BuildGeneratorOptions = {}): BuiltGenerator {
   const graph = new Graph('aurora_generator', options.exposeIntermediates ?? false);
   const params = new ParamRegistry(provider);
   const b = new Builder(graph, params);
@@ -70,7 +77,7 @@ export function buildGenerator(config: GeneratorConfig, provider: ParamProvider,
   const truncated = truncate(b, wp, {
     wAvg: b.reshape(wAvg, [1, c.repeat_w ? 1 : L, c.w_dim]), psi, layers: truncLayers, numLayers: L, center: centerWp, useCenter,
   });
-  const image = synthesis(b.child('synthesis'), truncated, text.local, c, layout, S);
+  const image = synthesis(b.child('synthesis'), truncated, text.local, c, layout, S, { moe: options.moe });
 
   const R = outputResolution(c);
   graph.addOutput(image, 'image', 'float32', ['batch', c.image_channels, R, R]);

@@ -5,10 +5,19 @@ import { modulatedConv } from '../layers/modulated-conv.ts';
 import { residualAttnBlock } from '../layers/residual-attn-block.ts';
 import { residualConvBlock } from '../layers/residual-conv-block.ts';
 import { filterBuffer, upsample2d } from '../layers/upfirdn.ts';
+import type { MoeMode } from '../layers/feed-forward.ts';
 import type { SynthesisLayout } from './layout.ts';
 
 /** SynthesisNetwork.forward: wp [N, L, w_dim] and local text [N, S, context] -> image [N, 3, R, R]. */
-export function synthesis(b: Builder, wp: string, localText: string, c: GeneratorConfig, layout: SynthesisLayout, textTokens: number): string {
+export function synthesis(
+  b: Builder,
+  wp: string,
+  localText: string,
+  c: GeneratorConfig,
+  layout: SynthesisLayout,
+  textTokens: number,
+  options: { readonly moe?: MoeMode } = {},
+): string {
   const common = {
     wDim: c.w_dim, demodulate: c.demodulate, useWscale: c.use_wscale, wscaleGain: c.wscale_gain, lrMul: c.lr_mul, eps: c.eps,
   };
@@ -41,6 +50,7 @@ export function synthesis(b: Builder, wp: string, localText: string, c: Generato
         ...common, inChannels: m.channels, depth: m.depth, attnGain: c.attn_gain, groups: 32, clamp: c.conv_clamp, numHeads: c.num_heads,
         headDim: m.headDim, contextDim: c.context_dim, contextTokens: textTokens, l2: c.l2_attention, tie: c.tie,
         scaleIn: c.scale_in, includeFf: c.include_ff, useWCond: c.use_w_cond, glu: c.glu, numExperts: m.numExperts, height: size, width: size,
+        moe: options.moe,
       });
     }
     b.graph.tap(h, `blocks/net${String(idx).padStart(2, '0')}`, 'float32', ['batch', layout.channels(m.res), size, size]);

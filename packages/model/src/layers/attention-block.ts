@@ -1,7 +1,7 @@
 import type { Builder } from '../onnx/builder.ts';
 import { crossAttention } from './cross-attention.ts';
 import { dense } from './dense.ts';
-import { feedForward } from './feed-forward.ts';
+import { feedForward, type MoeMode } from './feed-forward.ts';
 import { layerNorm } from './norm.ts';
 import { selfAttention } from './self-attention.ts';
 
@@ -27,6 +27,8 @@ export interface AttentionBlockOptions {
   readonly eps: number;
   readonly height: number;
   readonly width: number;
+  /** The MoE formulation (FeedForwardOptions.moe); the default is sparse. */
+  readonly moe?: MoeMode;
 }
 
 /** AttentionBlock on [N, C, H, W]: self-attention, cross-attention to the local text, then the FFN/MoE. */
@@ -57,7 +59,7 @@ export function attentionBlock(b: Builder, x: string, w: string, context: string
   h = b.add(cross, h);
   if (o.includeFf) {
     const ff = feedForward(b.child('ff'), layerNorm(b.child('norm3'), h, C), w, {
-      ...common, channels: C, mlpRatio: 4, glu: o.glu, numExperts: o.numExperts, wDim: o.wDim, height: H, width: W,
+      ...common, channels: C, mlpRatio: 4, glu: o.glu, numExperts: o.numExperts, wDim: o.wDim, height: H, width: W, moe: o.moe,
     });
     h = b.add(ff, h);
   }

@@ -4,6 +4,10 @@ import { gelu } from './activation.ts';
 import { dense } from './dense.ts';
 import { modulatedConv } from './modulated-conv.ts';
 
+/** How a MoE layer runs its experts (see FeedForwardOptions.moe). */
+export const MOE_MODES = ['sparse', 'dense'] as const;
+export type MoeMode = (typeof MOE_MODES)[number];
+
 export interface FeedForwardOptions {
   readonly channels: number;
   readonly mlpRatio: number;
@@ -20,7 +24,7 @@ export interface FeedForwardOptions {
    * expert on them only; 'dense' runs every expert on every token and selects (E times the
    * FLOPs; for benchmarks, and for accelerators where gathers cost more than the extra math).
    */
-  readonly moe?: 'sparse' | 'dense';
+  readonly moe?: MoeMode;
 }
 
 /**

@@ -4,7 +4,7 @@ import { buildGenerator } from '../generator/generator.ts';
 import { toUint8Image } from '../image/index.ts';
 import { checkpointProvider } from '../onnx/providers.ts';
 import { GeneratorSession } from '../runtime/generator-session.ts';
-import type { OrtModule, Tensor } from '../runtime/ort-types.ts';
+import type { InferenceSession, OrtModule, Tensor } from '../runtime/ort-types.ts';
 import { toFloat32 } from '../weights/index.ts';
 import type { FixtureDir } from './fixture-dir.ts';
 import { createGraphSessionNode } from './graph-session.ts';
@@ -32,14 +32,14 @@ export async function conformGenerator(
   ort: OrtModule,
   fx: FixtureDir,
   textTokens?: Float32Array,
-  options: { readonly inlineLimit?: number } = {},
+  options: { readonly inlineLimit?: number; readonly sessionOptions?: InferenceSession.SessionOptions } = {},
 ): Promise<CheckResult[]> {
   const config = parseGeneratorConfig(fx.json<{ generator: unknown }>('config.json').generator);
   // Read tensor by tensor from the file: the paper checkpoint (4.7 GB) is past what one buffer may hold.
   const { session: ortSession, numLayers: L, outputNames } = await (async () => {
     const named = new Map([...readWeightsFile(fx.file('generator.pth'), 'generator')].map(([k, t]) => [k, toFloat32(t)]));
     const built = buildGenerator(config, checkpointProvider(named), { exposeIntermediates: true });
-    const session = await createGraphSessionNode(ort, built.graph, { inlineLimit: options.inlineLimit });
+    const session = await createGraphSessionNode(ort, built.graph, { inlineLimit: options.inlineLimit, sessionOptions: options.sessionOptions });
     return { session, numLayers: built.layout.numLayers, outputNames: built.graph.outputs.map((o) => o.name) };
   })();
   const session = GeneratorSession.wrap(ort, ortSession, { clipWidth: config.clip_out_dim, zDim: config.z_dim, numLayers: L });

@@ -1,6 +1,6 @@
 import { buildClipTextFromStateDict } from '../clip/weights.ts';
 import { type CheckResult, compareTensor } from '../conform/compare.ts';
-import type { OrtModule } from '../runtime/ort-types.ts';
+import type { InferenceSession, OrtModule } from '../runtime/ort-types.ts';
 import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.ts';
 import type { FixtureDir } from './fixture-dir.ts';
 import { TENSOR_TOLERANCE } from './conform-generator.ts';
@@ -35,10 +35,10 @@ export function conformFixtureTokens(tokenizer: ClipTokenizer, fx: FixtureDir): 
 }
 
 /** The CLIP text tower from clip_text.pth on the fixture's token ids, against its stored features. */
-export async function conformClipText(ort: OrtModule, fx: FixtureDir): Promise<CheckResult[]> {
+export async function conformClipText(ort: OrtModule, fx: FixtureDir, sessionOptions?: InferenceSession.SessionOptions): Promise<CheckResult[]> {
   const config = fx.json<{ clip_text?: { heads?: number } }>('config.json');
   const built = buildClipTextFromStateDict(readWeightsFile(fx.file('clip_text.pth'), 'plain'), { heads: config.clip_text?.heads });
-  const session = await createGraphSessionNode(ort, built.graph);
+  const session = await createGraphSessionNode(ort, built.graph, { sessionOptions });
   const [n, length] = fx.shape('inputs/token_ids.i32');
   const ids = BigInt64Array.from(fx.ints('inputs/token_ids.i32'), (v) => BigInt(v));
   const out = await session.run({ token_ids: new ort.Tensor('int64', ids, [n, length]) });
