@@ -11,17 +11,10 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readStateDict, toFloat32 } from '../src/weights/index.ts';
+import { findTorchPython } from '../../../test/support/torch-python.ts';
 import { HAS_REFERENCE, REFERENCE_DIR } from './support/reference.ts';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'support/torchscript_clip.py');
-
-function findTorchPython(): string | null {
-  const candidates = [process.env.TORCH_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => Boolean(c));
-  for (const python of candidates) {
-    if (spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return python;
-  }
-  return null;
-}
 
 const python = HAS_REFERENCE ? findTorchPython() : null;
 if (HAS_REFERENCE && !python) console.warn('no Python with torch found (TORCH_PYTHON, python3, /usr/bin/python3): real TorchScript archive tests skipped');
