@@ -10,13 +10,15 @@
  *   npm run bench -- --only runner,gateway  some sections; merged into the previous results.json
  * Sections: model (bench/model.ts: MatMul peak, aurora-tiny node/WASM b1/b8, MoE, fp16, aurora-v1),
  * serving (bench/serving.ts: tiny b2, cold starts, gateway RSS and wasm heap), browser
- * (bench/browser.ts: WASM threads in Chromium), runner (bench/runner.ts), gateway (bench/gateway.ts).
+ * (bench/browser.ts: WASM threads in Chromium), runner (bench/runner.ts), gateway (bench/gateway.ts),
+ * eval (bench/eval.ts: `aurora eval` on BENCH_EVAL_BUNDLE or bundles/aurora-shapes; skipped without one).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
 import { runBrowserBench } from './browser.ts';
+import { runEvalBench } from './eval.ts';
 import { runGatewayBench } from './gateway.ts';
 import { runModelBench } from './model.ts';
 import { derive, type Results, renderReport, writeResults } from './report.ts';
@@ -47,6 +49,7 @@ const sections: { name: string; run: () => Promise<Results> }[] = [
   },
   { name: 'runner', run: runRunnerBench },
   { name: 'gateway', run: runGatewayBench },
+  { name: 'eval', run: runEvalBench },
 ];
 
 const previous: Results = fs.existsSync(RESULTS) ? JSON.parse(fs.readFileSync(RESULTS, 'utf8')) : {};

@@ -217,6 +217,15 @@ export function renderReport(r: Results, ctx: ReportContext): string {
     r['tiny.node_peak_rss_mb_b8'] === undefined ? undefined : `${num(r['tiny.node_peak_rss_mb_b8'], 0)} MB`,
     'peak RSS',
   );
+  const pctOf = (key: string) => (r[key] === undefined ? undefined : `${(100 * r[key]).toFixed(1)}%`);
+  const evalNote =
+    r['eval.seeds'] === undefined
+      ? 'no aurora-shapes bundle (BENCH_EVAL_BUNDLE or bundles/aurora-shapes)'
+      : `aurora eval, ${r['eval.seeds']} seeds x 24 prompts`;
+  row('eval', 'aurora-shapes colour accuracy, "a {colour} {shape}"', pctOf('eval.colour_acc'), evalNote);
+  row('eval', 'aurora-shapes shape accuracy', pctOf('eval.shape_acc'));
+  row('eval', 'aurora-shapes held-out pairs, colour and shape right', pctOf('eval.heldout_acc'), 'pairs never rendered in training');
+  row('eval', "aurora-shapes diversity across seeds / the data's", num(r['eval.diversity'], 2), '1 = as diverse as the world, 0 = mode collapse');
 
   const cpu = os.cpus();
   const head = [

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type EvalGenerate, evaluate, formatEvalTable } from '../eval/eval.ts';
+import { evaluate, formatEvalTable } from '../eval/eval.ts';
+import { pipelineGenerate } from '../eval/pipeline-generate.ts';
 import { loadOrtNode } from '../node/ort-node.ts';
 import { AuroraPipeline } from '../pipeline/pipeline.ts';
 import type { OrtModule } from '../runtime/ort-types.ts';
@@ -11,8 +12,6 @@ import { UsageError } from './errors.ts';
 import { ProgressBar } from './progress.ts';
 
 const USAGE = 'usage: aurora eval [--bundle <dir>] [--seeds 8] [--seed-start 1000000] [--psi P] [--runtime node|wasm] [--json out.json]';
-/** Images per generator run, as `aurora generate` batches. */
-const CHUNK = 8;
 const MAX_SEEDS = 1024;
 
 function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -62,13 +61,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   const source = resolveBundle(values.bundle);
   const { ort, preferPaths } = await loadRuntime(values.runtime);
   const pipeline = await AuroraPipeline.load(ort, source, { preferPaths });
-  const generate: EvalGenerate = async (prompt, promptSeeds) => {
-    const images = [];
-    for (let i = 0; i < promptSeeds.length; i += CHUNK) {
-      images.push(...(await pipeline.generate(promptSeeds.slice(i, i + CHUNK).map((seed) => ({ prompt, seed, psi })))));
-    }
-    return images;
-  };
+  const generate = pipelineGenerate(pipeline, psi);
   const m = source.manifest;
   const bar = new ProgressBar(allPairs().length, `evaluating ${m.id}`);
   const report = await evaluate(generate, { seeds, seedStart, onPrompt: (done) => bar.update(done) });

@@ -168,8 +168,8 @@ export function formatEvalTable(report: EvalReport): string {
   }
   lines.push(
     '',
-    `colour ${pct(report.colour_acc)}   shape ${pct(report.shape_acc)}   held-out pairs ${pct(report.heldout_acc)}   seen pairs ${pct(report.seen_acc)}   diversity ${div(report.diversity)}` +
-      `   (${report.images} images, seeds ${report.seed_start}..${report.seed_start + report.seeds - 1}; chance: colour ${pct(report.chance.colour)}, shape ${pct(report.chance.shape)})`,
+    `colour ${pct(report.colour_acc).trim()}, shape ${pct(report.shape_acc).trim()}, held-out pairs ${pct(report.heldout_acc).trim()}, seen pairs ${pct(report.seen_acc).trim()}, diversity ${div(report.diversity).trim()}` +
+      `   (${report.images} images, seeds ${report.seed_start}..${report.seed_start + report.seeds - 1}; chance: colour ${pct(report.chance.colour).trim()}, shape ${pct(report.chance.shape).trim()})`,
   );
   return lines.join('\n');
 }
