@@ -6,6 +6,7 @@ import { registerGallery } from './api/gallery.ts';
 import { registerGenerations } from './api/generations.ts';
 import { registerImages } from './api/images.ts';
 import { registerMeta } from './api/meta.ts';
+import { methodNotAllowed } from './api/methods.ts';
 import { requestId } from './api/request-id.ts';
 import { registerStatic } from './api/static.ts';
 import type { AppDeps } from './deps.ts';
@@ -36,6 +37,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     throw EdgeError.notFound('not_found', `no route ${c.req.method} ${c.req.path}`);
   });
   app.use('/v1/*', publicCors());
+  app.use('*', methodNotAllowed(app));
   // Keys, origin allowlists and auth mode, before any body or query is read; images stay public.
   app.use('/v1/images/generations', deps.access.guard('generate'));
   for (const path of ['/v1/cache', '/v1/models', '/v1/gallery']) app.use(path, deps.access.guard('lookup'));

@@ -7,14 +7,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BundleSource } from '@aurora-edge/model';
+import { BundleError, type BundleSource, verifyBundle } from '@aurora-edge/model';
 import { buildEmbed } from '@aurora-edge/embed/build';
 import { ensureDefaultBundle, readBundleDir } from '@aurora-edge/model/node';
-import { type HttpBindings, type ServerType, serve } from '@hono/node-server';
+import type { HttpBindings } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { createApp } from './app.ts';
 import { assembleDeps } from './assemble.ts';
@@ -22,6 +23,7 @@ import { ConfigError, type EnvVars, intVar, parseEdgeConfig } from './config.ts'
 import type { AppDeps } from './deps.ts';
 import { createDb } from './node/db.ts';
 import { loadOrtWeb } from './node/ort.ts';
+import { listen } from './node/http-server.ts';
 import { databasePath, MIGRATIONS_DIR, REPO_ROOT } from './node/paths.ts';
 import { type LocalRunner, runnerAvailable, startReadyLocalRunner } from './node/runner-process.ts';
 import { nodeStaticFiles, ortDistDir } from './node/static.ts';
@@ -72,6 +74,10 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   parseEdgeConfig(env); // fail fast on a bad variable before starting anything
 
   const { sources, dirs } = bundleSources(env);
+  // Every bundle's files are checked before anything is served or reported about it (its content
+  // hash keys the cache and is listed in /v1/models), not only the one loaded at start: streamed,
+  // so a large bundle is not read into memory to check it.
+  await Promise.all(sources.map(verifyBundle));
   const { db, close: closeDb } = createDb(databasePath(env), MIGRATIONS_DIR);
   // The embed script is built per gateway (a quarter second), so concurrent gateways never share a folder.
   const embedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-embed-'));
@@ -121,12 +127,9 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
     throw error;
   }
 
-  let server: ServerType;
+  let server: http.Server;
   try {
-    server = await new Promise((resolve, reject) => {
-      const s = serve({ fetch: (req, bindings) => app.fetch(req, bindings, ctx), port, hostname: env.HOST ? String(env.HOST) : undefined }, () => resolve(s));
-      s.once('error', reject);
-    });
+    server = await listen((req, bindings) => app.fetch(req, bindings, ctx), port, env.HOST ? String(env.HOST) : undefined);
   } catch (error) {
     await runner?.stop();
     cleanUp();
@@ -168,7 +171,7 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main().catch((error) => {
-    console.error(error instanceof ConfigError ? error.message : error);
+    console.error(error instanceof ConfigError || error instanceof BundleError ? error.message : error);
     process.exit(1);
   });
 }

@@ -29,7 +29,7 @@ export const generationsRoute = createRoute({
     403: error("origin_not_allowed: the Origin is not on the API key's allowlist"),
     404: error('cache: "only" and not every image is cached'),
     413: error('Body over the size limit'),
-    415: error('Body is not JSON'),
+    415: error('Body is not JSON, or is compressed (Content-Encoding other than identity)'),
     429: error("rate_limited: the key's (or this IP's) bucket is empty; Retry-After and RateLimit headers say when it refills"),
     503: error('The batch needs a GPU runner and none is available (Retry-After)'),
   },
@@ -43,6 +43,14 @@ export function registerGenerations(app: EdgeApp, { deps, service }: RouteContex
   // With a Content-Length the header decides, without touching the body (cheaper on Node); a
   // chunked body is counted as it streams in.
   app.use(generationsRoute.path, async (c, next) => {
+    // A compressed body would be read as JSON text and fail as invalid_json: say what is wrong.
+    const encoding = c.req.header('content-encoding')?.trim().toLowerCase();
+    if (encoding && encoding !== 'identity') {
+      throw new EdgeError(415, 'unsupported_content_encoding', `send the body uncompressed (Content-Encoding "${encoding}" is not accepted)`, {
+        field: 'body',
+        headers: { 'accept-encoding': 'identity' },
+      });
+    }
     const length = c.req.header('content-length');
     if (length === undefined || c.req.header('transfer-encoding') !== undefined) return streamed(c, next);
     if (Number(length) > deps.maxBodyBytes) tooLarge();

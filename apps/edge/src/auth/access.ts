@@ -86,9 +86,13 @@ export class AccessControl {
     return key;
   }
 
-  /** The gateway's own pages (the demo at /) may use any key. */
+  /**
+   * The gateway's own pages (the demo at /) may use any key. Its origin is PUBLIC_URL's when that
+   * is set, and only then: behind a proxy the Host header is whatever the client sent, so a page
+   * served from any name that reaches the gateway would count as its own.
+   */
   private isOwnOrigin(c: Context, origin: string): boolean {
-    return origin === new URL(c.req.url).origin || (this.publicUrl !== undefined && origin === new URL(this.publicUrl).origin);
+    return origin === (this.publicUrl !== undefined ? new URL(this.publicUrl).origin : new URL(c.req.url).origin);
   }
 
   /** The limits a generation request counts against: the key's rpm (and IP_RPM per IP), or ANON_RPM per IP. */
