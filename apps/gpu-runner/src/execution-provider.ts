@@ -1,4 +1,4 @@
-import { AuroraPipeline, type BundleSource, type OrtModule, type SessionLoadOptions } from '@aurora-edge/model';
+import { AuroraPipeline, BundleError, type BundleSource, type OrtModule, type SessionLoadOptions } from '@aurora-edge/model';
 
 type SessionOptions = NonNullable<SessionLoadOptions['sessionOptions']>;
 
@@ -52,6 +52,8 @@ export async function loadPipelines(
   try {
     return { executionProvider: 'cuda', pipelines: await loadAll(ort, sources, 'cuda', options) };
   } catch (error) {
+    // A bundle that fails its checks fails on every provider: say so, not "CUDA unavailable".
+    if (error instanceof BundleError) throw error;
     const reason = (error as Error).message;
     if (choice === 'cuda') {
       throw new ExecutionProviderError(

@@ -2,6 +2,7 @@
 import { type RunnerItem, runnerInfoSchema } from '@aurora-edge/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeResponse, expectImagesMatch, referencePipeline } from './support/images.ts';
+import { zeroFourBytes } from '../../../packages/model/test/support/tiny-bundle.ts';
 import { removeTinyBundleDirs, spawnRunner, startRunner, tinyBundleDir } from './support/runner-process.ts';
 
 afterAll(removeTinyBundleDirs);
@@ -17,6 +18,15 @@ describe('gpu-runner start-up', () => {
     expect((await runner.exited).code).toBe(1);
     expect(runner.stderr()).toContain('invalid runner configuration');
     expect(runner.stderr()).toContain(message);
+  });
+
+  it('stops naming the file when a bundle file does not match its sha256, and never reports ready', async () => {
+    const dir = tinyBundleDir();
+    zeroFourBytes(dir);
+    const runner = spawnRunner({ RUNNER_BUNDLES: dir, RUNNER_EXECUTION_PROVIDER: 'auto' });
+    expect((await runner.exited).code).toBe(1);
+    expect(runner.stderr()).toMatch(/generator\.onnx\.data is corrupt \(sha256 [0-9a-f]{64}, manifest [0-9a-f]{64}\)/);
+    expect(runner.logs.some((l) => l.msg === 'ready')).toBe(false);
   });
 
   it('stops when RUNNER_EXECUTION_PROVIDER=cuda and CUDA cannot start, saying how to install it', async () => {

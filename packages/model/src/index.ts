@@ -7,7 +7,7 @@ export { AuroraPipeline, type GenerateOptions, type GenerateRequest, type Genera
 export { checkPromptText, PromptEncoder, type EncodedPrompts, loadBundleTokenizer, promptTokenIds } from './pipeline/prompt-encoder.ts';
 export { createGraphSession, type SessionLoadOptions } from './pipeline/sessions.ts';
 export { AuroraInputError } from './pipeline/errors.ts';
-export { type BundleSource, memoryBundle, readVerified, urlBundle } from './bundle/bundle.ts';
+export { type BundleSource, memoryBundle, readVerified, urlBundle, verifyBundle } from './bundle/bundle.ts';
 export { type BuiltBundle, type BundleSpec, buildBundle } from './bundle/build.ts';
 export { buildTinyBundle, TINY_BUNDLE_ID } from './bundle/aurora-tiny.ts';
 export { BundleError, type BundleManifest, bundleManifestSchema, manifestContentHash, parseBundleManifest } from './bundle/manifest.ts';

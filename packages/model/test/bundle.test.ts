@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,11 +12,11 @@ import { randomProvider } from '../src/onnx/providers.ts';
 import { AuroraPipeline } from '../src/pipeline/pipeline.ts';
 import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { buildTinyBundle } from '../src/bundle/aurora-tiny.ts';
-import { memoryBundle, readVerified } from '../src/bundle/bundle.ts';
+import { memoryBundle, readVerified, verifyBundle } from '../src/bundle/bundle.ts';
 import { BundleError, manifestContentHash, parseBundleManifest } from '../src/bundle/manifest.ts';
 import { packBundle, unpackBundle } from '../src/bundle/pack.ts';
-import { readBundleDir, verifyBundleDir, writeBundleDir } from '../src/node/bundle-dir.ts';
-import { tinyBundleDir } from './support/tiny-bundle.ts';
+import { readBundleDir, sha256File, verifyBundleDir, writeBundleDir } from '../src/node/bundle-dir.ts';
+import { tinyBundleDir, zeroFourBytes } from './support/tiny-bundle.ts';
 
 const flat = (chunks: readonly Uint8Array[]) => Buffer.concat(chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)));
 
@@ -73,6 +74,51 @@ describe('bundle storage', () => {
     expect(() => parseBundleManifest({ ...good, files })).toThrow(/vocab\.txt\.gz is used but not listed/);
     await expect(memoryBundle({ ...good, format: 'other' }, new Map())).rejects.toThrow(/format/);
   });
+});
+
+describe('loading checks every file against the manifest (one path for every loader)', () => {
+  const files = ['text-encoder.onnx', 'text-encoder.onnx.data', 'generator.onnx', 'generator.onnx.data', 'vocab.txt.gz'];
+
+  it.each(files)('AuroraPipeline.load refuses a folder whose %s is damaged, by path (onnxruntime-node) and as bytes', async (name) => {
+    const dir = tinyBundleDir();
+    zeroFourBytes(dir, name);
+    const message = new RegExp(`bundle \\S+: ${name.replace(/\./g, '\\.')} is corrupt \\(sha256 [0-9a-f]{64}, manifest [0-9a-f]{64}\\)`);
+    await expect(AuroraPipeline.load(ortNode as unknown as OrtModule, readBundleDir(dir), { preferPaths: true })).rejects.toThrow(message);
+    await expect(AuroraPipeline.load(ortNode as unknown as OrtModule, readBundleDir(dir), { preferPaths: false })).rejects.toThrow(BundleError);
+    await expect(verifyBundle(readBundleDir(dir))).rejects.toThrow(message);
+  });
+
+  it('checks a file again when it changes on disk after a load, and loads once it is repaired', async () => {
+    const dir = tinyBundleDir();
+    const source = readBundleDir(dir);
+    const good = fs.readFileSync(path.join(dir, 'generator.onnx.data'));
+    await AuroraPipeline.load(ortNode as unknown as OrtModule, source, { preferPaths: true });
+    zeroFourBytes(dir);
+    await expect(AuroraPipeline.load(ortNode as unknown as OrtModule, source, { preferPaths: true })).rejects.toThrow(/generator\.onnx\.data is corrupt/);
+    fs.writeFileSync(path.join(dir, 'generator.onnx.data'), good);
+    await AuroraPipeline.load(ortNode as unknown as OrtModule, source, { preferPaths: true });
+  });
+
+  it('hashes a file past 2 GiB as a stream, holding a few MiB, not the file', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-hash-')), 'big.data');
+    const size = 2.25 * 2 ** 30;
+    fs.writeFileSync(file, new Uint8Array(0));
+    fs.truncateSync(file, size); // sparse: zeros, no disk
+    try {
+      const expected = createHash('sha256');
+      const zeros = new Uint8Array(2 ** 26);
+      for (let left = size; left > 0; left -= zeros.length) expected.update(zeros.subarray(0, Math.min(left, zeros.length)));
+      const before = process.memoryUsage().rss;
+      let peak = before;
+      const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+      const digest = await sha256File(file);
+      clearInterval(sample);
+      expect(digest).toBe(expected.digest('hex'));
+      expect(peak - before).toBeLessThan(256 * 2 ** 20);
+    } finally {
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('a bundle whose ms_training_res stops below resolution', () => {

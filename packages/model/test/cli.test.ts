@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { decodePng } from '../src/image/png.ts';
 import { parityStats, withinParity } from './support/parity.ts';
 import { HAS_REFERENCE, REFERENCE_DIR, REPO_ROOT } from './support/reference.ts';
-import { tinyBundleDir } from './support/tiny-bundle.ts';
+import { tinyBundleDir, zeroFourBytes } from './support/tiny-bundle.ts';
 
 const BIN = path.join(REPO_ROOT, 'packages/model/bin/aurora.mjs');
 
@@ -78,6 +78,16 @@ describe('aurora generate', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toMatch(/^aurora: bundle .* generator\.onnx has 100 bytes, manifest says \d+$/);
   });
+
+  it.each(['node', 'wasm'])('refuses a bundle whose weights do not match their sha256 (--runtime %s: exit 1, the file named, no image)', async (runtime) => {
+    const broken = tinyBundleDir();
+    zeroFourBytes(broken);
+    const out = tmp();
+    const r = await aurora('generate', 'a red apple', '--bundle', broken, '--out', out, '--runtime', runtime);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^aurora: bundle \S+: generator\.onnx\.data is corrupt \(sha256 [0-9a-f]{64}, manifest [0-9a-f]{64}\)$/);
+    expect(fs.readdirSync(out)).toEqual([]);
+  });
 });
 
 describe('aurora inspect', () => {
@@ -86,6 +96,17 @@ describe('aurora inspect', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/aurora-tiny 0\.1\.0 {2}\(untrained: random weights\)/);
     expect(r.stdout).toMatch(/all files match their sha256/);
+  });
+
+  it('says which file is damaged with --verify, and without it does not present the content hash as checked', async () => {
+    const broken = tinyBundleDir();
+    zeroFourBytes(broken);
+    const r = await aurora('inspect', broken, '--verify');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^aurora: bundle \S+: generator\.onnx\.data is corrupt/);
+    const plain = await aurora('inspect', broken);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/content hash +[0-9a-f]{64} \(the manifest's; files not checked: --verify\)/);
   });
 });
 

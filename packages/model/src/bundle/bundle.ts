@@ -6,8 +6,22 @@ export interface BundleSource {
   readonly manifest: BundleManifest;
   readonly contentHash: string;
   read(name: string): Promise<Uint8Array>;
-  /** A local file path, when the bundle is a folder on disk (onnxruntime-node reads external data from there). */
+  /**
+   * A local file path, when the bundle is a folder on disk. Unverified: only for handing the bytes
+   * on to a reader that checks them itself (the gateway serves them to browsers, which do).
+   */
   localPath?(name: string): string;
+  /**
+   * The file's local path once its sha256 matched the manifest, hashed while streaming it from
+   * disk (a 5 GB bundle is never held to check it). onnxruntime-node loads graphs and their
+   * external data from this path; a folder source must offer it.
+   */
+  verifiedPath?(name: string): Promise<string>;
+}
+
+/** The message for a file whose bytes are not the ones the manifest names (`bundle` is its id or folder): every loader says it alike. */
+export function corruptFileError(bundle: string, name: string, digest: string, expected: string): BundleError {
+  return new BundleError(`bundle ${bundle}: ${name} is corrupt (sha256 ${digest}, manifest ${expected})`);
 }
 
 /** Reads a file and checks it against the manifest's size and sha256. */
@@ -17,8 +31,20 @@ export async function readVerified(source: Pick<BundleSource, 'manifest' | 'read
   const bytes = await source.read(name);
   if (bytes.byteLength !== entry.bytes) throw new BundleError(`bundle ${source.manifest.id}: ${name} has ${bytes.byteLength} bytes, manifest says ${entry.bytes}`);
   const digest = sha256Hex(bytes);
-  if (digest !== entry.sha256) throw new BundleError(`bundle ${source.manifest.id}: ${name} is corrupt (sha256 ${digest}, manifest ${entry.sha256})`);
+  if (digest !== entry.sha256) throw corruptFileError(source.manifest.id, name, digest, entry.sha256);
   return bytes;
+}
+
+/**
+ * Checks every file of the bundle against the manifest before anything is reported about it
+ * (`aurora inspect --verify`, a gateway's start): streamed where the source has local files,
+ * read and hashed otherwise.
+ */
+export async function verifyBundle(source: BundleSource): Promise<void> {
+  for (const name of Object.keys(source.manifest.files)) {
+    if (source.verifiedPath) await source.verifiedPath(name);
+    else await readVerified(source, name);
+  }
 }
 
 /** A bundle held in memory (built in-process, or unpacked from a single file). */

@@ -21,7 +21,8 @@ export async function inspectCommand(args: string[]): Promise<number> {
   const lines = [
     `${m.id} ${m.version}${m.trained ? '' : '  (untrained: random weights)'}`,
     m.description && `  ${m.description}`,
-    `  content hash   ${source.contentHash}`,
+    // Only a checked bundle's hash stands for its files; otherwise it is what the manifest claims.
+    `  content hash   ${source.contentHash}${values.verify ? '' : " (the manifest's; files not checked: --verify)"}`,
     `  output         ${m.resolution}x${m.resolution}, ${g.image_channels} channels`,
     `  parameters     ${m.parameters.toLocaleString('en')} (generator ${m.generator.parameters.toLocaleString('en')}, text encoder ${m.textEncoder.parameters.toLocaleString('en')})`,
     `  generator      ${m.generator.numLayers} layers, z ${g.z_dim}, w ${g.w_dim}, experts ${JSON.stringify(g.num_experts)}, mtm ${g.mtm}, attention at ${attentionResolutions(g).join('/') || 'none'}`,

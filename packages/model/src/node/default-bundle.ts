@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { buildTinyBundle, TINY_BUNDLE_ID } from '../bundle/aurora-tiny.ts';
 import type { BundleSource } from '../bundle/bundle.ts';
 import { manifestContentHash } from '../bundle/manifest.ts';
-import { readBundleDir, writeBundleDir } from './bundle-dir.ts';
+import { readBundleDir, sha256FileSync, writeBundleDir } from './bundle-dir.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 
@@ -27,7 +27,9 @@ export function ensureDefaultBundle(dir = defaultBundlePath()): { source: Bundle
   if (fs.existsSync(path.join(dir, 'manifest.json'))) {
     try {
       const existing = readBundleDir(dir);
-      if (existing.contentHash === wanted) return { source: existing, rebuilt: false };
+      // The same manifest is not enough: a damaged file is rebuilt (it is 8 MB; hashing takes ~20 ms).
+      const intact = () => Object.entries(existing.manifest.files).every(([name, f]) => sha256FileSync(path.join(dir, name)) === f.sha256);
+      if (existing.contentHash === wanted && intact()) return { source: existing, rebuilt: false };
     } catch {
       // An unreadable or partial folder is simply rebuilt.
     }

@@ -5,8 +5,9 @@ export interface SessionLoadOptions {
   readonly sessionOptions?: InferenceSession.SessionOptions;
   /**
    * Load graphs by file path when the bundle is a local folder (onnxruntime-node: it reads the
-   * external data itself and never holds a copy in JS). Otherwise graphs and external data are
-   * read as bytes, as onnxruntime-web needs.
+   * external data itself and never holds a copy in JS); each file's sha256 is checked first,
+   * streamed. Otherwise graphs and external data are read as bytes and checked, as
+   * onnxruntime-web needs. Either way no session is made from a file the manifest does not name.
    */
   readonly preferPaths?: boolean;
 }
@@ -32,8 +33,10 @@ export async function createGraphSession(
   graph: { readonly graph: string; readonly externalData: string | null },
   options: SessionLoadOptions = {},
 ): Promise<InferenceSession> {
-  if (options.preferPaths && source.localPath) {
-    return ort.InferenceSession.create(source.localPath(graph.graph), options.sessionOptions);
+  if (options.preferPaths && source.verifiedPath) {
+    // onnxruntime-node opens the external data file named inside the graph, beside it: check it too.
+    const [graphPath] = await Promise.all([source.verifiedPath(graph.graph), graph.externalData && source.verifiedPath(graph.externalData)]);
+    return ort.InferenceSession.create(graphPath, options.sessionOptions);
   }
   const model = await readVerified(source, graph.graph);
   if (!graph.externalData) return ort.InferenceSession.create(model, options.sessionOptions);
