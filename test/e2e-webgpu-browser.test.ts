@@ -19,7 +19,10 @@ import { HAS_CHROMIUM, launchChromium } from './support/chromium.ts';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
 const LOCAL = { prompt: 'a glass teapot in morning light', seed: 5, psi: 0.7 };
+/** onnxruntime-web's WebGPU runtimes: on JSPI (Chromium) and on asyncify (browsers without JSPI). */
+const JSPI = /\/ort\/ort-wasm-simd-threaded\.jspi\.(mjs|wasm)$/;
 const ASYNCIFY = /\/ort\/ort-wasm-simd-threaded\.asyncify\.(mjs|wasm)$/;
+const GPU_RUNTIME = /\/ort\/ort-wasm-simd-threaded\.(jspi|asyncify)\.(mjs|wasm)$/;
 const WASM_ONLY = /\/ort\/ort-wasm-simd-threaded\.(mjs|wasm)$/;
 
 interface RecordedEvent {
@@ -173,21 +176,23 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image mode="local"> on WebGPU and WASM i
       expect(forced.detail).toMatchObject({ backend: 'wasm' });
       expect(forced.detail.backendFallback).toBeUndefined();
       expectParity(forced, 'browser WASM (backend="wasm")');
-      expect(fetched.some((u) => ASYNCIFY.test(u))).toBe(true);
+      // Chromium has JSPI: the 17 MB runtime, never the 27 MB asyncify one.
+      expect(fetched.filter((u) => JSPI.test(u)).length).toBe(2);
+      expect(fetched.filter((u) => ASYNCIFY.test(u))).toEqual([]);
       expect(fetched.some((u) => WASM_ONLY.test(u))).toBe(true);
     },
     SLOW,
   );
 
   it(
-    'when the WebGPU runtime cannot load (as on a Worker, whose asset limit it exceeds): falls back to WASM, says why, still within the bound',
+    'when the WebGPU runtime cannot load (as on a Worker, which does not serve it): falls back to WASM, says why, still within the bound',
     async (ctx) => {
       if (noAdapter) {
         console.warn(`\n*** SKIPPED: WebGPU fallback test: ${noAdapter}. ***\n`);
         ctx.skip();
       }
       const { events } = await visit(gpuBrowser, 'webgpu-embed-fallback.png', (page) =>
-        page.route(ASYNCIFY, (route) => route.fulfill({ status: 404, body: 'not here' })),
+        page.route(GPU_RUNTIME, (route) => route.fulfill({ status: 404, body: 'not here' })),
       );
       const auto = loadOf(events, 'auto');
       expect(auto.detail).toMatchObject({ backend: 'wasm' });
@@ -199,14 +204,18 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image mode="local"> on WebGPU and WASM i
   );
 
   it(
-    'the demo page, run on this browser: uses WebGPU, says so with the adapter, and its image is within the parity bound',
+    'the demo page, run on this browser without JSPI: uses WebGPU (asyncify runtime), says so with the adapter, and its image is within the parity bound',
     async (ctx) => {
       if (noAdapter) {
         console.warn(`\n*** SKIPPED: WebGPU demo-page test: ${noAdapter}. ***\n`);
         ctx.skip();
       }
       const page = await gpuBrowser.newPage();
+      const fetched: string[] = [];
+      page.on('request', (r) => fetched.push(r.url()));
       try {
+        // As in a browser without JSPI (Safari, Firefox): the element takes the asyncify build.
+        await page.addInitScript(() => Reflect.deleteProperty(WebAssembly, 'Suspending'));
         await page.goto(`${gateway.url}/`);
         await page.evaluate(() => {
           document.addEventListener('aurora-load', (e) => {
@@ -233,7 +242,9 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image mode="local"> on WebGPU and WASM i
         expect(status).toMatch(new RegExp(`^in this browser · webgpu \\(.+\\) · seed ${LOCAL.seed} · ψ ${LOCAL.psi} · \\d+ ms$`));
         expect(await page.locator('#results figcaption').allTextContents()).toEqual([`seed ${LOCAL.seed} · webgpu`]);
         const shown = (await page.evaluate(() => (window as unknown as { __demo: RecordedEvent['detail'] }).__demo)) as RecordedEvent['detail'];
-        expectParity({ type: 'aurora-load', id: 'demo', detail: shown, t: 0 }, 'demo page on WebGPU');
+        expectParity({ type: 'aurora-load', id: 'demo', detail: shown, t: 0 }, 'demo page on WebGPU (asyncify)');
+        expect(fetched.filter((u) => ASYNCIFY.test(u)).length).toBe(2);
+        expect(fetched.filter((u) => JSPI.test(u))).toEqual([]);
         await page.screenshot({ path: path.join(ARTIFACTS, 'webgpu-demo-page.png'), fullPage: true });
       } finally {
         await page.close();
@@ -248,6 +259,6 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image mode="local"> on WebGPU and WASM i
     expect(auto.detail).toMatchObject({ backend: 'wasm', backendFallback: 'no-adapter' });
     expect(auto.detail.adapter).toBeUndefined();
     expectParity(auto, 'browser WASM (no adapter)');
-    expect(fetched.filter((u) => ASYNCIFY.test(u))).toEqual([]);
+    expect(fetched.filter((u) => GPU_RUNTIME.test(u))).toEqual([]);
   });
 });

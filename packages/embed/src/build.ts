@@ -25,10 +25,11 @@ export interface EmbedBuild {
   readonly localChunk: string;
   /**
    * onnxruntime-web's builds, each a chunk the local one imports lazily, named like it
-   * ("embed-local-<hash>.js", so the gateway serves them by the same rule): `wasm` (WASM SIMD only)
-   * and `webgpu` (the WebGPU provider; loaded only where the page got an adapter).
+   * ("embed-local-<hash>.js", so the gateway serves them by the same rule): `wasm` (WASM SIMD only),
+   * and the WebGPU provider, loaded only where the page got an adapter: `webgpuJspi` where the
+   * browser has JSPI, else `webgpu` (asyncify).
    */
-  readonly ortChunks: { readonly wasm: string; readonly webgpu: string };
+  readonly ortChunks: OrtChunks;
   readonly files: EmbedFile[];
 }
 
@@ -80,15 +81,25 @@ function localChunkExternal(chunk: string): Plugin {
   };
 }
 
-/** In the local chunk, `import('./ort-wasm.ts')` and `import('./ort-webgpu.ts')` become relative imports of their chunks. */
-function ortChunksExternal(chunks: { wasm: string; webgpu: string }): Plugin {
+export interface OrtChunks {
+  readonly wasm: string;
+  readonly webgpu: string;
+  readonly webgpuJspi: string;
+}
+
+/** The local chunk's `import('./ort-<build>.ts')` -> its chunk's file name. */
+const ORT_SOURCES: Record<keyof OrtChunks, string> = { wasm: 'ort-wasm.ts', webgpu: 'ort-webgpu.ts', webgpuJspi: 'ort-webgpu-jspi.ts' };
+
+/** In the local chunk, `import('./ort-wasm.ts')` and the like become relative imports of their chunks. */
+function ortChunksExternal(chunks: OrtChunks): Plugin {
+  const byPath = new Map(Object.entries(ORT_SOURCES).map(([k, file]) => [`./${file}`, chunks[k as keyof OrtChunks]]));
   return {
     name: 'aurora-ort-chunks',
     setup(b) {
-      b.onResolve({ filter: /^\.\/ort-(wasm|webgpu)\.ts$/ }, (args) => ({
-        path: `./${args.path.includes('webgpu') ? chunks.webgpu : chunks.wasm}`,
-        external: true,
-      }));
+      b.onResolve({ filter: /^\.\/ort-[\w-]+\.ts$/ }, (args) => {
+        const chunk = byPath.get(args.path);
+        return chunk ? { path: `./${chunk}`, external: true } : undefined;
+      });
     },
   };
 }
@@ -126,19 +137,19 @@ export async function buildEmbed(outDir: string, options: BuildEmbedOptions = {}
     outdir: out,
   } as const;
 
-  // onnxruntime-web's builds without the inlined glue: each imports its ort-wasm-simd-threaded[.asyncify].mjs from wasmPaths.
-  const ortChunk = async (which: 'wasm' | 'webgpu') =>
+  // onnxruntime-web's builds without the inlined glue: each imports its ort-wasm-simd-threaded[.jspi|.asyncify].mjs from wasmPaths.
+  const ortChunk = async (which: keyof OrtChunks) =>
     jsOutput(
       (
         await build({
           ...common,
-          entryPoints: { 'embed-local': path.join(SRC, `local/ort-${which}.ts`) },
+          entryPoints: { 'embed-local': path.join(SRC, 'local', ORT_SOURCES[which]) },
           entryNames: '[name]-[hash]',
           conditions: ['onnxruntime-web-use-extern-wasm'],
         })
       ).metafile,
     );
-  const ortChunks = { wasm: await ortChunk('wasm'), webgpu: await ortChunk('webgpu') };
+  const ortChunks: OrtChunks = { wasm: await ortChunk('wasm'), webgpu: await ortChunk('webgpu'), webgpuJspi: await ortChunk('webgpuJspi') };
   const local = await build({
     ...common,
     entryPoints: { 'embed-local': path.join(SRC, 'local/index.ts') },

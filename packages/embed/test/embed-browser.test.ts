@@ -134,9 +134,11 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image> on a third-party page (Chromium, 
     expect(fs.readFileSync(path.join(embed.outDir, 'embed.js'), 'utf8')).toContain(`import("./${embed.localChunk}")`);
     // onnxruntime-web's two builds are chunks of their own, imported by the local chunk as needed.
     const local = fs.readFileSync(path.join(embed.outDir, embed.localChunk), 'utf8');
-    for (const ort of [embed.ortChunks.wasm, embed.ortChunks.webgpu]) expect(local).toContain(`import("./${ort}")`);
-    expect(fs.readFileSync(path.join(embed.outDir, embed.ortChunks.wasm), 'utf8')).not.toContain('asyncify');
-    expect(fs.readFileSync(path.join(embed.outDir, embed.ortChunks.webgpu), 'utf8')).toContain('ort-wasm-simd-threaded.asyncify.mjs');
+    for (const ort of Object.values(embed.ortChunks)) expect(local).toContain(`import("./${ort}")`);
+    const runtime = (chunk: string) => /ort-wasm-simd-threaded[a-z.]*\.mjs/.exec(fs.readFileSync(path.join(embed.outDir, chunk), 'utf8'))?.[0];
+    expect(runtime(embed.ortChunks.wasm)).toBe('ort-wasm-simd-threaded.mjs');
+    expect(runtime(embed.ortChunks.webgpu)).toBe('ort-wasm-simd-threaded.asyncify.mjs');
+    expect(runtime(embed.ortChunks.webgpuJspi)).toBe('ort-wasm-simd-threaded.jspi.mjs');
   });
 
   it('(a) API mode with an allowed key from an allowed origin shows the image and fires start and load', async () => {

@@ -11,10 +11,11 @@ const SHORT = 'public, max-age=300';
 const DAY = 'public, max-age=86400';
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /**
- * The onnxruntime-web files the local-mode chunks load: the WASM SIMD build, and the `.asyncify`
- * pair of its WebGPU build (only where the page got an adapter). Threads come from the same pair.
+ * The onnxruntime-web files the local-mode chunks load: the WASM SIMD build, and the `.jspi` or
+ * `.asyncify` pair of its WebGPU build (only where the page got an adapter; JSPI where the browser
+ * has it). Threads come from the same pairs.
  */
-const ORT_FILES = /^ort-wasm-simd-threaded(?:\.asyncify)?\.(mjs|wasm)$/;
+const ORT_FILES = /^ort-wasm-simd-threaded(?:\.jspi|\.asyncify)?\.(mjs|wasm)$/;
 
 const missing = (what: string) => new EdgeError(404, 'not_found', `no such file: ${what}`, { headers: PUBLIC });
 
