@@ -130,7 +130,12 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image mode="local"> on WebGPU and WASM i
   });
 
   /** Opens the page in `browser`, returns its settled events and every /ort/ file it fetched. */
-  async function visit(browser: Browser, shot: string, prepare?: (page: Page) => Promise<unknown>) {
+  async function visit(
+    browser: Browser,
+    shot: string,
+    prepare?: (page: Page) => Promise<unknown>,
+    after?: (page: Page, events: RecordedEvent[]) => Promise<RecordedEvent[]>,
+  ) {
     const page = await browser.newPage();
     const fetched: string[] = [];
     page.on('request', (r) => {
@@ -139,7 +144,8 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image mode="local"> on WebGPU and WASM i
     try {
       await prepare?.(page);
       await page.goto(site.url);
-      const events = await settled(page, ['auto', 'forced']);
+      let events = await settled(page, ['auto', 'forced']);
+      if (after) events = await after(page, events);
       await page.screenshot({ path: path.join(ARTIFACTS, shot) });
       return { events, fetched };
     } finally {
@@ -199,6 +205,51 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image mode="local"> on WebGPU and WASM i
       expect(auto.detail.backendFallback).toMatch(/^webgpu-error: /);
       console.log(`fallback reason: ${auto.detail.backendFallback}`);
       expectParity(auto, 'browser WASM after a WebGPU failure');
+    },
+    SLOW,
+  );
+
+  it(
+    'when the GPU device is lost after loading: the next image falls back to WASM, says why, still within the bound',
+    async (ctx) => {
+      if (noAdapter) {
+        console.warn(`\n*** SKIPPED: WebGPU device-lost test: ${noAdapter}. ***\n`);
+        ctx.skip();
+      }
+      type W = { __devices: { destroy(): void }[]; __events: RecordedEvent[] };
+      const { events } = await visit(
+        gpuBrowser,
+        'webgpu-embed-device-lost.png',
+        // Keeps a handle on each GPUDevice the page makes, so the test can destroy it: a real loss.
+        (page) =>
+          page.addInitScript(() => {
+            const w = window as unknown as W & { GPUAdapter: { prototype: { requestDevice(...a: unknown[]): Promise<{ destroy(): void }> } } };
+            w.__devices = [];
+            const request = w.GPUAdapter.prototype.requestDevice;
+            w.GPUAdapter.prototype.requestDevice = async function (this: unknown, ...args: unknown[]) {
+              const device = await request.apply(this, args);
+              w.__devices.push(device);
+              return device;
+            };
+          }),
+        async (page, first) => {
+          expect(loadOf(first, 'auto').detail).toMatchObject({ backend: 'webgpu' });
+          const before = first.length;
+          await page.evaluate(() => {
+            for (const d of (window as unknown as W).__devices) d.destroy();
+            (document.getElementById('auto') as HTMLElement & { refresh(): Promise<void> }).refresh();
+          });
+          await page.waitForFunction((n) => (window as unknown as W).__events.slice(n).some((e) => e.id === 'auto' && e.type !== 'aurora-start'), before, {
+            timeout: SLOW - 60_000,
+          });
+          return (await page.evaluate(() => (window as unknown as W).__events)).slice(before);
+        },
+      );
+      const again = loadOf(events, 'auto');
+      console.log(`after the device was destroyed: backend ${again.detail.backend}, ${again.detail.backendFallback}`);
+      expect(again.detail).toMatchObject({ backend: 'wasm' });
+      expect(again.detail.backendFallback).toMatch(/^webgpu-error: /);
+      expectParity(again, 'browser WASM after the GPU device was lost');
     },
     SLOW,
   );
