@@ -26,6 +26,7 @@ import { loadOrtWeb } from './node/ort.ts';
 import { listen } from './node/http-server.ts';
 import { databasePath, MIGRATIONS_DIR, REPO_ROOT } from './node/paths.ts';
 import { type LocalRunner, runnerAvailable, startReadyLocalRunner } from './node/runner-process.ts';
+import { RunnerSupervisor } from './node/runner-supervisor.ts';
 import { nodeStaticFiles, ortDistDir } from './node/static.ts';
 
 export { MIGRATIONS_DIR, REPO_ROOT } from './node/paths.ts';
@@ -89,10 +90,8 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   };
   const ort = await loadOrtWeb();
 
-  const runnerStarting =
-    wantRunner && runnerAvailable(REPO_ROOT)
-      ? startReadyLocalRunner({ repoRoot: REPO_ROOT, secret: randomBytes(32).toString('hex'), bundles: dirs, log })
-      : null;
+  const runnerOptions = { repoRoot: REPO_ROOT, secret: randomBytes(32).toString('hex'), bundles: dirs, log };
+  const runnerStarting = wantRunner && runnerAvailable(REPO_ROOT) ? startReadyLocalRunner(runnerOptions) : null;
   if (wantRunner && !runnerStarting) log('aurora-edge: apps/gpu-runner is not there; running without a local runner');
   // The runner starts while onnxruntime-web loads the default bundle here.
   const preloaded = ort.load(sources[0]);
@@ -104,7 +103,9 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   let app: OpenAPIHono;
   try {
     const [, started] = await Promise.all([preloaded, runnerStarting, embedBuilt]);
-    runner = started;
+    // Supervised from here on: restarted when it dies (runner-supervisor.ts).
+    const supervisor = started ? new RunnerSupervisor(started, runnerOptions, log) : null;
+    runner = supervisor;
     const config = parseEdgeConfig(env, runner ? [{ url: runner.url, secret: runner.secret }] : []);
     deps = assembleDeps({
       runtime: 'node',
@@ -120,9 +121,14 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
       log: (message, error) => log(`${message}${error ? ` ${(error as Error)?.stack ?? String(error)}` : ''}`),
     });
     app = createApp(deps);
+    const pool = deps.runners;
+    if (supervisor) {
+      // Health follows the process: down the moment it exits, re-probed the moment it is back.
+      supervisor.hooks = { onExit: (reason) => pool.reportDown(supervisor.url, reason), onReady: () => void pool.refresh(true) };
+    }
     await Promise.all([deps.models.default.wasm.warm(), deps.runners.refresh(true)]);
   } catch (error) {
-    await runnerStarting?.then((r) => r.stop()).catch(() => undefined);
+    await (runner ?? (await runnerStarting?.catch(() => null)))?.stop().catch(() => undefined);
     cleanUp();
     throw error;
   }

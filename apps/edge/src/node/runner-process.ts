@@ -21,6 +21,8 @@ export interface LocalRunnerOptions {
   /** Where the runner's output lines go (prefixed); default: this process's stderr. */
   readonly log?: (line: string) => void;
   readonly env?: NodeJS.ProcessEnv;
+  /** Loopback port to listen on; default: a free one. A restarted runner takes its predecessor's, so its URL stays. */
+  readonly port?: number;
 }
 
 export const RUNNER_ENTRY = 'apps/gpu-runner/src/server.ts';
@@ -48,7 +50,7 @@ export function freePort(): Promise<number> {
  * RUNNER_SHARED_SECRET, RUNNER_BUNDLES and GET /readyz.
  */
 export async function startLocalRunner(options: LocalRunnerOptions): Promise<LocalRunner> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const child = spawn(process.execPath, ['--import', 'tsx', RUNNER_ENTRY], {

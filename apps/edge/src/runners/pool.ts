@@ -96,6 +96,15 @@ export class RunnerPool {
     }));
   }
 
+  /**
+   * Marks the runner at `url` down now, without waiting for its health verdict to go stale: its
+   * owner saw it die (the local runner's process exited). The next probe after the TTL, or a
+   * forced refresh once it is back, clears it.
+   */
+  reportDown(url: string, reason: string): void {
+    for (const m of this.members) if (m.client.url === url) this.markDown(m, reason);
+  }
+
   /** True when some runner is healthy and serves the bundle (after a refresh if stale). */
   async available(bundle: BundleRef): Promise<boolean> {
     await this.refresh();
