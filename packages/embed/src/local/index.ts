@@ -70,16 +70,18 @@ function configureOrt(ort: Ort, ortBase: string): Ort {
   return ort;
 }
 
+/** Tail of this page's WebGPU session creations. */
+let creatingOnGpu: Promise<unknown> = Promise.resolve();
+
 /**
  * onnxruntime-web's WebGPU provider registers the device of the session being created in one slot
- * ("another WebGPU EP inference session is being created"), so the pipeline's text encoder and
- * generator sessions are created one after the other.
+ * per page ("another WebGPU EP inference session is being created"), so WebGPU sessions (a
+ * pipeline's text encoder and generator, other bundles' pipelines) are created one at a time.
  */
 function oneSessionAtATime(ort: Ort): OrtModule {
-  let tail: Promise<unknown> = Promise.resolve();
   const create = (model: Uint8Array, options?: OrtWeb.InferenceSession.SessionOptions) => {
-    const run = tail.then(() => ort.InferenceSession.create(model, options));
-    tail = run.catch(() => undefined);
+    const run = creatingOnGpu.then(() => ort.InferenceSession.create(model, options));
+    creatingOnGpu = run.catch(() => undefined);
     return run;
   };
   return { InferenceSession: { create } as unknown as OrtModule['InferenceSession'], Tensor: ort.Tensor as unknown as OrtModule['Tensor'] };
