@@ -60,7 +60,6 @@ export async function runRunnerBench(): Promise<Record<string, number>> {
     cudaDeviceId: 0,
     warmUpBatch: Math.max(...BATCH_SIZES),
     workersPerBundle: 1,
-    onFallback: () => {},
     onWorkerDeath: (_bundle, error) => {
       throw error;
     },

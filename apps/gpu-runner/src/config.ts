@@ -13,7 +13,7 @@ export interface RunnerConfig {
   readonly secret: string | null;
   /** Bundle folders; empty: the built-in aurora-tiny. */
   readonly bundles: string[];
-  readonly executionProvider: 'auto' | 'cuda' | 'cpu';
+  readonly executionProvider: 'auto' | 'cuda' | 'webgpu' | 'cpu';
   readonly cudaDeviceId: number;
   readonly maxBatch: number;
   readonly maxQueueDelayMs: number;
@@ -59,7 +59,7 @@ const envSchema = z.object({
         .filter(Boolean),
     )
     .optional(),
-  RUNNER_EXECUTION_PROVIDER: z.enum(['auto', 'cuda', 'cpu'], 'must be auto, cuda or cpu').default('auto'),
+  RUNNER_EXECUTION_PROVIDER: z.enum(['auto', 'cuda', 'webgpu', 'cpu'], 'must be auto, cuda, webgpu or cpu').default('auto'),
   RUNNER_CUDA_DEVICE_ID: intVar(0, 255).default(0),
   RUNNER_MAX_BATCH: intVar(1, RUNNER_MAX_ITEMS).default(16),
   RUNNER_MAX_QUEUE_DELAY_MS: z

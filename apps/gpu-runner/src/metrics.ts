@@ -20,6 +20,8 @@ export interface MetricsSources {
   /** Read at scrape time. */
   readonly queueDepth: () => number;
   readonly ready: () => boolean;
+  /** The execution provider and WebGPU adapter ('none' and '' before they are known). */
+  readonly executionProvider: () => { readonly provider: string; readonly adapter: string };
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -34,6 +36,16 @@ export function createRunnerMetrics(sources: MetricsSources, options: { processM
     help: '1 when bundles are loaded and warmed up and the runner is not draining',
     registers,
     collect: countOf(() => Number(sources.ready())),
+  });
+  new Gauge({
+    name: 'aurora_runner_execution_provider',
+    help: 'Always 1; the labels say which execution provider (and WebGPU adapter) the runner uses',
+    labelNames: ['provider', 'adapter'],
+    registers,
+    collect(this: Gauge<'provider' | 'adapter'>) {
+      this.reset();
+      this.set(sources.executionProvider(), 1);
+    },
   });
   return {
     registry,

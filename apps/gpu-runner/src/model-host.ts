@@ -6,12 +6,12 @@ import type { RunnerModel } from './state.ts';
 import type { BatchImage, FromWorker, ToWorker, WorkerConfig } from './worker-protocol.ts';
 
 export interface HostOptions extends ProviderOptions {
-  readonly executionProvider: 'auto' | ExecutionProvider;
+  /** Resolved by the main thread (resolveRunnerProvider): every worker loads on it. */
+  readonly executionProvider: ExecutionProvider;
   /** Warm-up batch size: the runner's maxBatch. */
   readonly warmUpBatch: number;
   /** Model workers (session copies) per bundle: batches of one bundle that may run at once. */
   readonly workersPerBundle: number;
-  readonly onFallback: (bundle: string, reason: string) => void;
   /** A worker died: its in-flight batch has failed; the runner cannot serve that bundle any more. */
   readonly onWorkerDeath: (bundle: string, error: Error) => void;
 }
@@ -84,7 +84,6 @@ export class ModelHost {
   static async start(bundleDirs: readonly string[], options: HostOptions): Promise<ModelHost> {
     const models: RunnerModel[] = [];
     const pools = new Map<string, WorkerHandle[]>();
-    const providers = new Set<ExecutionProvider>();
     const lifecycle = { closing: false };
     try {
       for (const dir of bundleDirs) {
@@ -102,12 +101,10 @@ export class ModelHost {
             warmUpBatch: options.warmUpBatch,
           };
           const worker = new Worker(new URL('./model-worker-entry.mjs', import.meta.url), { workerData: config });
-          const ready = await whenReady(worker).catch(async (error: Error) => {
+          await whenReady(worker).catch(async (error: Error) => {
             await worker.terminate();
             throw new Error(`bundle ${m.id} (${dir}): ${error.message}`, { cause: error });
           });
-          if (ready.fallbackReason && i === 0) options.onFallback(m.id, ready.fallbackReason);
-          providers.add(ready.executionProvider);
           pool.push(new WorkerHandle(worker, (error) => lifecycle.closing || options.onWorkerDeath(m.id, error)));
         }
         models.push({ id: m.id, version: m.version, contentHash: source.contentHash, trained: m.trained, validate: await createItemValidator(source) });
@@ -117,8 +114,7 @@ export class ModelHost {
       await Promise.all([...pools.values()].flat().map((h) => h.worker.terminate()));
       throw error;
     }
-    // Every worker tries the same provider on the same host; CUDA only if all of them got it.
-    return new ModelHost(models, providers.has('cpu') ? 'cpu' : 'cuda', pools, lifecycle);
+    return new ModelHost(models, options.executionProvider, pools, lifecycle);
   }
 
   /** Runs one batch on the bundle's least busy worker. */

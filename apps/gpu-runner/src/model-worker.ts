@@ -16,18 +16,10 @@ const send = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMes
 
 let pipeline: AuroraPipeline;
 try {
-  let fallbackReason: string | null = null;
-  const loaded = await loadPipelines(
-    await loadOrtNode(),
-    [readBundleDir(config.bundleDir)],
-    config.executionProvider,
-    config,
-    (reason) => (fallbackReason = reason),
-  );
-  pipeline = loaded.pipelines[0];
+  [pipeline] = await loadPipelines(await loadOrtNode(), [readBundleDir(config.bundleDir)], config.executionProvider, config);
   const started = performance.now();
   await pipeline.generate(Array.from({ length: config.warmUpBatch }, (_, i) => ({ prompt: 'warm-up', seed: i })));
-  send({ type: 'ready', executionProvider: loaded.executionProvider, fallbackReason, warmUpMs: Math.round(performance.now() - started) });
+  send({ type: 'ready', warmUpMs: Math.round(performance.now() - started) });
 } catch (error) {
   send({ type: 'failed', message: (error as Error).message ?? String(error) });
   process.exit(1);

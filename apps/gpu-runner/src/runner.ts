@@ -36,7 +36,14 @@ export interface Runner {
  */
 export function createRunner(options: RunnerOptions): Runner {
   const state = new RunnerState();
-  const metrics = createRunnerMetrics({ queueDepth: () => batcher.depth, ready: () => state.serving }, { processMetrics: options.processMetrics });
+  const metrics = createRunnerMetrics(
+    {
+      queueDepth: () => batcher.depth,
+      ready: () => state.serving,
+      executionProvider: () => ({ provider: state.executionProvider, adapter: state.adapter?.description ?? '' }),
+    },
+    { processMetrics: options.processMetrics },
+  );
   const run = (bundle: string, items: RunnerItem[]) =>
     options.runBatch(
       bundle,

@@ -1,13 +1,15 @@
 /**
  * Node entry of the GPU runner: `tsx src/server.ts` (`npm start -w @aurora-edge/gpu-runner`).
  * Reads and validates the environment, listens at once (so /healthz answers while a large bundle
- * loads), starts the model workers (CUDA or CPU, warm-up included), then reports ready.
+ * loads), resolves the execution provider (RUNNER_EXECUTION_PROVIDER: cuda, webgpu, cpu or auto),
+ * starts the model workers on it (warm-up included), then reports ready.
  * SIGTERM/SIGINT: stop accepting, run everything queued, send every accepted response, exit 0.
  */
 import type { Server } from 'node:http';
-import { defaultBundlePath, ensureDefaultBundle } from '@aurora-edge/model/node';
+import { describeProvider, defaultBundlePath, ensureDefaultBundle, loadOrtNode } from '@aurora-edge/model/node';
 import { serve } from '@hono/node-server';
 import { ConfigError, parseConfig, type RunnerConfig } from './config.ts';
+import { resolveRunnerProvider } from './execution-provider.ts';
 import { describeError, jsonLogger } from './log.ts';
 import { ModelHost } from './model-host.ts';
 import { createRunner } from './runner.ts';
@@ -51,23 +53,32 @@ process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
 process.once('SIGINT', () => void shutdown('SIGINT', 0));
 
 try {
-  if (config.executionProvider !== 'cpu') disableTf32();
+  if (config.executionProvider === 'cuda' || config.executionProvider === 'auto') disableTf32();
   const dirs = config.bundles.length ? config.bundles : [builtInBundleDir()];
   const started = performance.now();
+  const provider = await resolveRunnerProvider(await loadOrtNode(), config.executionProvider, config);
+  for (const reason of provider.skipped) log.warn(`RUNNER_EXECUTION_PROVIDER=auto passed over ${reason.split(':')[0]}`, { reason });
+  log.info('execution provider', {
+    requested: config.executionProvider,
+    executionProvider: provider.provider,
+    adapter: provider.adapter?.description ?? null,
+    cpuEmulated: provider.adapter?.cpuEmulated ?? false,
+    description: describeProvider(provider),
+  });
+  runner.state.executionProvider = provider.provider;
+  runner.state.adapter = provider.adapter ? { description: provider.adapter.description, cpuEmulated: provider.adapter.cpuEmulated } : null;
   host = await ModelHost.start(dirs, {
-    executionProvider: config.executionProvider,
+    executionProvider: provider.provider,
     cudaDeviceId: config.cudaDeviceId,
     intraOpThreads: config.intraOpThreads,
     warmUpBatch: config.maxBatch,
     workersPerBundle: config.maxConcurrentBatches,
-    onFallback: (bundle, reason) => log.warn('CUDA execution provider unavailable, running on CPU (RUNNER_EXECUTION_PROVIDER=auto)', { bundle, reason }),
     onWorkerDeath: (bundle, error) => {
       log.error('a model worker died; shutting down', { bundle, error: describeError(error) });
       void shutdown('worker death', 1);
     },
   });
   for (const model of host.models) runner.state.models.set(model.id, model);
-  runner.state.executionProvider = host.executionProvider;
   runner.state.ready = true;
   log.info('ready', {
     executionProvider: host.executionProvider,

@@ -19,6 +19,8 @@ export interface RunnerModel {
 export class RunnerState {
   readonly models = new Map<string, RunnerModel>();
   executionProvider = 'none';
+  /** The WebGPU adapter, when the provider is webgpu. */
+  adapter: RunnerInfo['adapter'] = null;
   ready = false;
   draining = false;
 
@@ -28,6 +30,6 @@ export class RunnerState {
 
   info(limits: { maxBatch: number; queueDepth: number; queueLimit: number }): RunnerInfo {
     const bundles = [...this.models.values()].map(({ id, version, contentHash, trained }) => ({ id, version, contentHash, trained }));
-    return { ready: this.serving, bundles, executionProvider: this.executionProvider, ...limits };
+    return { ready: this.serving, bundles, executionProvider: this.executionProvider, adapter: this.adapter, ...limits };
   }
 }

@@ -1,10 +1,10 @@
 import type { ExecutionProvider, ProviderOptions } from './execution-provider.ts';
 import type { ModelRequest } from './item-validator.ts';
 
-/** workerData of a model worker: one bundle, loaded on the chosen provider, warmed up at full batch. */
+/** workerData of a model worker: one bundle, loaded on the provider the main thread resolved, warmed up at full batch. */
 export interface WorkerConfig extends ProviderOptions {
   readonly bundleDir: string;
-  readonly executionProvider: 'auto' | ExecutionProvider;
+  readonly executionProvider: ExecutionProvider;
   readonly warmUpBatch: number;
 }
 
@@ -19,7 +19,7 @@ export interface BatchImage {
 export type ToWorker = { readonly type: 'generate'; readonly id: number; readonly items: readonly ModelRequest[] };
 
 export type FromWorker =
-  | { readonly type: 'ready'; readonly executionProvider: ExecutionProvider; readonly fallbackReason: string | null; readonly warmUpMs: number }
+  | { readonly type: 'ready'; readonly warmUpMs: number }
   | { readonly type: 'failed'; readonly message: string }
   | { readonly type: 'result'; readonly id: number; readonly images: BatchImage[] }
   | { readonly type: 'result'; readonly id: number; readonly error: { readonly name: string; readonly message: string } };

@@ -10,7 +10,7 @@ afterAll(removeTinyBundleDirs);
 describe('gpu-runner start-up', () => {
   it.each([
     ['a malformed number', { RUNNER_MAX_BATCH: 'abc' }, 'RUNNER_MAX_BATCH="abc": must be an integer in [1, 64]'],
-    ['an unknown provider', { RUNNER_EXECUTION_PROVIDER: 'tpu' }, 'RUNNER_EXECUTION_PROVIDER="tpu": must be auto, cuda or cpu'],
+    ['an unknown provider', { RUNNER_EXECUTION_PROVIDER: 'tpu' }, 'RUNNER_EXECUTION_PROVIDER="tpu": must be auto, cuda, webgpu or cpu'],
     ['no shared secret', { RUNNER_SHARED_SECRET: '' }, 'RUNNER_SHARED_SECRET is required'],
     ['a queue smaller than a batch', { RUNNER_MAX_BATCH: '32', RUNNER_QUEUE_LIMIT: '8' }, 'RUNNER_QUEUE_LIMIT=8: must be >= RUNNER_MAX_BATCH (32)'],
   ])('stops with a clear message on %s', async (_name, env, message) => {
@@ -34,6 +34,16 @@ describe('gpu-runner start-up', () => {
     expect((await runner.exited).code).toBe(1);
     expect(runner.stderr()).toContain('RUNNER_EXECUTION_PROVIDER=cuda, but the CUDA execution provider could not start');
     expect(runner.stderr()).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12');
+  });
+
+  it('stops when RUNNER_EXECUTION_PROVIDER=webgpu and no adapter exists, naming the provider and what is missing', async () => {
+    // No Vulkan driver: a manifest that does not exist is the only one the loader may use.
+    const runner = spawnRunner({ RUNNER_BUNDLES: tinyBundleDir(), RUNNER_EXECUTION_PROVIDER: 'webgpu', VK_ICD_FILENAMES: '/nonexistent/icd.json' });
+    expect((await runner.exited).code).toBe(1);
+    expect(runner.stderr()).toContain('RUNNER_EXECUTION_PROVIDER=webgpu, but no WebGPU adapter');
+    // Where libvulkan1 is installed the driver is what is missing; elsewhere the loader itself.
+    expect(runner.stderr()).toMatch(/no Vulkan driver \(ICD\) offers a device|the Vulkan loader libvulkan\.so\.1 was not found/);
+    expect(runner.logs.some((l) => l.msg === 'ready')).toBe(false);
   });
 });
 

@@ -35,7 +35,13 @@ describe('gpu-runner process', () => {
     const info = runnerInfoSchema.parse(await ready.json());
     expect(info).toMatchObject({ ready: true, executionProvider: 'cpu', maxBatch: 16, queueLimit: 256 });
     expect(info.bundles.map((b) => b.id)).toEqual(['aurora-tiny']);
-    expect(runner.logs.some((l) => l.level === 'warn' && String(l.msg).includes('CUDA execution provider unavailable'))).toBe(true);
+    expect(runner.logs.some((l) => l.level === 'warn' && String(l.msg).includes('RUNNER_EXECUTION_PROVIDER=auto passed over cuda'))).toBe(true);
+    // auto never takes a CPU-emulated adapter (lavapipe, where CI installs it): it says why it passed webgpu over.
+    const webgpu = runner.logs.find((l) => String(l.msg).includes('passed over webgpu'));
+    expect(webgpu, 'auto must report why it did not take webgpu').toBeDefined();
+    expect(info.adapter ?? null).toBeNull();
+    expect(runner.logs.find((l) => l.msg === 'execution provider')).toMatchObject({ requested: 'auto', executionProvider: 'cpu' });
+    expect(metric(await (await runner.get('/metrics')).text(), 'aurora_runner_execution_provider{provider="cpu",adapter=""}')).toBe(1);
     expect(runnerInfoSchema.parse(await (await runner.get('/v1/info', { signed: true })).json())).toEqual(info);
     expect((await runner.get('/v1/info')).status).toBe(401);
   });

@@ -59,7 +59,7 @@ describe('aurora generate', () => {
     [['generate', 'x', '--n', '0'], /--n must be an integer/],
     [['generate', 'word '.repeat(100)], /prompt: has \d+ tokens; the model reads at most 77/],
     [['generate', 'x', '--bundle', '/no/such/bundle'], /--bundle \/no\/such\/bundle: no such folder/],
-    [['generate', 'x', '--runtime', 'gpu'], /--runtime must be node or wasm/],
+    [['generate', 'x', '--runtime', 'gpu'], /--runtime must be one of cpu, webgpu, cuda, auto .* or wasm .*, got "gpu"/],
     [['generate'], /usage: aurora generate/],
     [['frobnicate'], /unknown command "frobnicate"/],
   ])('rejects %j with one clear line and exit 2', async (args, message) => {

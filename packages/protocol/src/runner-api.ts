@@ -41,6 +41,8 @@ export const runnerInfoSchema = z.object({
   ready: z.boolean(),
   bundles: z.array(z.object({ id: z.string(), version: z.string(), contentHash: z.string(), trained: z.boolean() })),
   executionProvider: z.string(),
+  /** The WebGPU adapter the runner got (webgpu only); cpuEmulated: lavapipe or SwiftShader, a test adapter. */
+  adapter: z.object({ description: z.string(), cpuEmulated: z.boolean() }).nullable().optional(),
   maxBatch: z.number().int(),
   queueDepth: z.number().int(),
   queueLimit: z.number().int(),

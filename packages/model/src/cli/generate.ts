@@ -3,11 +3,12 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGrid } from '../image/grid.ts';
 import { encodePng } from '../image/png.ts';
+import { describeProvider, type ExecutionProviderChoice, isExecutionProviderChoice, resolveExecutionProvider, sessionOptionsFor } from '../node/execution-providers.ts';
 import { loadOrtNode } from '../node/ort-node.ts';
 import { AuroraInputError } from '../pipeline/errors.ts';
 import { AuroraPipeline } from '../pipeline/pipeline.ts';
 import { checkPromptText } from '../pipeline/prompt-encoder.ts';
-import type { OrtModule } from '../runtime/ort-types.ts';
+import type { InferenceSession, OrtModule } from '../runtime/ort-types.ts';
 import { requestSeeds } from '../sampling/latent.ts';
 import { joinNegativeValues, parseIntegerOption } from './args.ts';
 import { resolveBundle } from './bundle-arg.ts';
@@ -31,14 +32,29 @@ function inputChecked<T>(check: () => T): T {
   }
 }
 
-async function loadRuntime(name: string): Promise<{ ort: OrtModule; preferPaths: boolean }> {
-  if (name === 'node') return { ort: await loadOrtNode(), preferPaths: true };
+const RUNTIMES = 'cpu, webgpu, cuda, auto (onnxruntime-node execution providers; node is cpu) or wasm (onnxruntime-web)';
+
+function checkRuntime(name: string): void {
+  if (name !== 'wasm' && name !== 'node' && !isExecutionProviderChoice(name)) throw new UsageError(`--runtime must be one of ${RUNTIMES}, got "${name}"`);
+}
+
+interface Runtime {
+  readonly ort: OrtModule;
+  readonly preferPaths: boolean;
+  readonly sessionOptions?: InferenceSession.SessionOptions;
+}
+
+/** onnxruntime-web, or onnxruntime-node on an execution provider (an unavailable one is an error naming what is missing). */
+async function loadRuntime(name: string): Promise<Runtime> {
   if (name === 'wasm') {
     const web = await import('onnxruntime-web');
     web.env.wasm.numThreads = 1;
     return { ort: web as unknown as OrtModule, preferPaths: false };
   }
-  throw new UsageError(`--runtime must be node or wasm, got "${name}"`);
+  const ort = await loadOrtNode();
+  const resolved = await resolveExecutionProvider(ort, name === 'node' ? 'cpu' : (name as ExecutionProviderChoice));
+  if (resolved.provider !== 'cpu' || name === 'auto') console.error(`runtime ${describeProvider(resolved)}`);
+  return { ort, preferPaths: true, sessionOptions: sessionOptionsFor(resolved.provider) };
 }
 
 /** `aurora generate "<prompt>"`: writes out/<seed>.png for each image, and out/grid.png when n > 1. */
@@ -49,10 +65,11 @@ export async function generateCommand(args: string[]): Promise<number> {
     n: { type: 'string' },
     bundle: { type: 'string' },
     out: { type: 'string', default: 'out' },
-    runtime: { type: 'string', default: 'node' },
+    runtime: { type: 'string', default: 'cpu' },
   } as const;
   const { positionals, values } = parseArgs({ args: joinNegativeValues(args, options), allowPositionals: true, options });
-  if (positionals.length !== 1) throw new UsageError('usage: aurora generate "<prompt>" [--seed N] [--psi P] [--n N] [--bundle <dir>] [--out <dir>] [--runtime node|wasm]');
+  if (positionals.length !== 1) throw new UsageError('usage: aurora generate "<prompt>" [--seed N] [--psi P] [--n N] [--bundle <dir>] [--out <dir>] [--runtime cpu|webgpu|cuda|auto|wasm]');
+  checkRuntime(values.runtime);
   // Checked before the bundle loads (a large one takes half a minute); the pipeline checks it again.
   const prompt = inputChecked(() => checkPromptText(positionals[0]));
   const seed = parseInteger('seed', values.seed, 0, 0, 2 ** 32 - 1);
@@ -69,9 +86,9 @@ export async function generateCommand(args: string[]): Promise<number> {
     throw new UsageError(`--seed ${seed} with --n ${n} runs past 2^32-1: seeds must not wrap`);
   }
 
-  const { ort, preferPaths } = await loadRuntime(values.runtime);
+  const { ort, preferPaths, sessionOptions } = await loadRuntime(values.runtime);
   const source = resolveBundle(values.bundle);
-  const pipeline = await AuroraPipeline.load(ort, source, { preferPaths });
+  const pipeline = await AuroraPipeline.load(ort, source, { preferPaths, sessionOptions });
   inputChecked(() => pipeline.validate({ prompt, seed, psi }));
 
   fs.mkdirSync(values.out, { recursive: true });

@@ -4,7 +4,7 @@ type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   generate: {
-    summary: 'aurora generate "<prompt>" [--seed 0] [--psi 0.7] [--n 1] [--bundle <dir>] [--out out/] [--runtime node|wasm]',
+    summary: 'aurora generate "<prompt>" [--seed 0] [--psi 0.7] [--n 1] [--bundle <dir>] [--out out/] [--runtime cpu|webgpu|cuda|auto|wasm]',
     load: async () => (await import('./generate.ts')).generateCommand,
   },
   convert: {
@@ -17,7 +17,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import('./build-default.ts')).buildDefaultCommand,
   },
   conform: {
-    summary: 'aurora conform <dir> [--vocab <file>]   check our graphs against reference fixtures',
+    summary: 'aurora conform <dir> [--vocab <file>] [--runtime cpu|webgpu|cuda|auto]   check our graphs against reference fixtures',
     load: async () => (await import('./conform.ts')).conformCommand,
   },
   eval: {
@@ -27,6 +27,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   world: {
     summary: 'aurora world export --out <dir> | sample --out <dir> [--n 16] [--seed 0]   the aurora-shapes training world',
     load: async () => (await import('./world.ts')).worldCommand,
+  },
+  placements: {
+    summary: 'aurora placements [--bundle <dir>] [--runtime webgpu] [--json]   which nodes run on the provider, which fall back to the CPU',
+    load: async () => (await import('./placements.ts')).placementsCommand,
   },
   keys: {
     summary: 'aurora keys create|list|revoke ...          gateway API keys (aurora keys --help)',

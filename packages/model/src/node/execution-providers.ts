@@ -25,9 +25,14 @@ export function isExecutionProviderChoice(raw: string): raw is ExecutionProvider
   return (EXECUTION_PROVIDER_CHOICES as readonly string[]).includes(raw);
 }
 
+/** An execution provider that was asked for and cannot run here; `detail` says what is missing. */
 export class ExecutionProviderError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+  constructor(
+    readonly provider: ExecutionProvider,
+    readonly detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`execution provider ${provider}: ${detail}`, options);
     this.name = 'ExecutionProviderError';
   }
 }
@@ -48,7 +53,8 @@ type SessionOptions = InferenceSession.SessionOptions;
 export function sessionOptionsFor(ep: ExecutionProvider, options: ProviderOptions = {}): SessionOptions {
   const threads = options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {};
   if (ep === 'cpu') return { ...threads, executionProviders: ['cpu'] };
-  if (ep === 'webgpu') return { ...threads, executionProviders: ['webgpu'] };
+  // Severity 3: the warning that some nodes run on the CPU is `aurora placements`' to report.
+  if (ep === 'webgpu') return { ...threads, executionProviders: ['webgpu'], logSeverityLevel: 3 };
   const cuda = { name: 'cuda', deviceId: options.cudaDeviceId ?? 0, use_tf32: 0 } as unknown as 'cuda';
   return { ...threads, executionProviders: [cuda, 'cpu'] };
 }
@@ -144,7 +150,9 @@ async function runProbe(): Promise<WebGpuProbe> {
     const adapter = pickAdapter(devices) ?? { description: 'unknown Vulkan adapter', cpuEmulated: false, devices };
     return { ok: true, adapter };
   }
-  const error = result.error ?? 'the probe graph gave wrong values';
+  // onnxruntime's message carries its source path and assertion; the last sentence is the news.
+  const raw = (result.error ?? 'the probe graph gave wrong values').replace(/\s+/g, ' ').trim();
+  const error = raw.includes('Failed to get a WebGPU adapter') ? raw.slice(raw.indexOf('Failed to get a WebGPU adapter')) : raw;
   if (!loaderRan) {
     return { ok: false, missing: 'vulkan-loader', reason: `the Vulkan loader libvulkan.so.1 was not found (Debian/Ubuntu: apt-get install libvulkan1); onnxruntime said: ${error}` };
   }
@@ -196,12 +204,12 @@ export async function resolveExecutionProvider(ort: OrtModule, choice: Execution
   if (choice === 'cpu') return { provider: 'cpu', skipped: [] };
   if (choice === 'cuda') {
     const cuda = await cudaAvailable(ort, options);
-    if (!cuda.ok) throw new ExecutionProviderError(`execution provider cuda: ${cudaMissing(cuda.reason)}`);
+    if (!cuda.ok) throw new ExecutionProviderError('cuda', cudaMissing(cuda.reason));
     return { provider: 'cuda', skipped: [] };
   }
   if (choice === 'webgpu') {
     const probe = await probeWebGpu();
-    if (!probe.ok) throw new ExecutionProviderError(`execution provider webgpu: no WebGPU adapter: ${probe.reason}`);
+    if (!probe.ok) throw new ExecutionProviderError('webgpu', `no WebGPU adapter: ${probe.reason}`);
     return { provider: 'webgpu', adapter: probe.adapter, skipped: [] };
   }
   const skipped: string[] = [];

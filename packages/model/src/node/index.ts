@@ -4,3 +4,19 @@ export { bundlesDir, defaultBundlePath, ensureDefaultBundle } from './default-bu
 export { loadOrtNode } from './ort-node.ts';
 export { FixtureDir } from './fixture-dir.ts';
 export { conformGenerator } from './conform-generator.ts';
+export {
+  describeProvider,
+  EXECUTION_PROVIDERS,
+  type ExecutionProvider,
+  type ExecutionProviderChoice,
+  ExecutionProviderError,
+  isExecutionProviderChoice,
+  probeWebGpu,
+  type ProviderOptions,
+  type ResolvedProvider,
+  resolveExecutionProvider,
+  sessionOptionsFor,
+  type WebGpuAdapter,
+  type WebGpuProbe,
+} from './execution-providers.ts';
+export { type Placements, reportPlacements, summarizeFallback } from './placements.ts';
