@@ -48,7 +48,7 @@ const MOVEMENT = new Set([
   'Reshape', 'Transpose', 'Slice', 'Concat', 'Pad', 'Gather', 'GatherND', 'GatherElements', 'ScatterND', 'Expand',
   'Unsqueeze', 'Squeeze', 'Identity', 'Shape', 'Cast', 'NonZero', 'Split',
 ]);
-const UNARY = new Set(['Sqrt', 'Reciprocal', 'Sigmoid', 'Relu', 'LeakyRelu', 'Neg', 'Abs', 'Erf', 'Sin', 'Floor', 'Clip', 'Identity', 'Cast', 'Tanh', 'Exp', 'Log']);
+const UNARY = new Set(['Sqrt', 'Reciprocal', 'Sigmoid', 'Relu', 'LeakyRelu', 'Neg', 'Abs', 'Erf', 'Sin', 'Floor', 'Ceil', 'Not', 'CumSum', 'Clip', 'Identity', 'Cast', 'Tanh', 'Exp', 'Log']);
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Equal', 'Less', 'Greater', 'GreaterOrEqual', 'LessOrEqual', 'And', 'Or', 'Max', 'Min']);
 
 export function countFlops(graph: Graph, dims: Record<string, number>, options: { expertShare?: (node: NodeSpec) => number } = {}): FlopReport {

@@ -1,6 +1,6 @@
 import type { GeneratorConfig } from '../config/generator-config.ts';
 import { Builder } from '../onnx/builder.ts';
-import { attr, Graph } from '../onnx/graph.ts';
+import { Graph } from '../onnx/graph.ts';
 import type { MoeMode } from '../layers/feed-forward.ts';
 import { type ParamProvider, ParamRegistry } from '../onnx/params.ts';
 import { outputResolution, synthesisLayout, type SynthesisLayout } from './layout.ts';
@@ -59,19 +59,24 @@ export function buildGenerator(config: GeneratorConfig, provider: ParamProvider,
   const { w, wp } = mapping(mapper, z, text.global, c, L);
 
   // The centre: map every centre latent with its sample's text (same weights), then average.
-  const K = b.dim(centerZ, 1);
   const flatZ = b.reshape(centerZ, [-1, c.z_dim]);
-  const textPerCenter = b.op('Expand', [b.unsqueeze(text.global, [1]), b.concat([b.i64([1]), K, b.i64([1])], 0)]);
+  // The text repeated K times, by broadcasting against zeros shaped [N, K, 1] (not an Expand to a
+  // computed shape: that shape arithmetic would run on the CPU). The latents are finite: 0 * z = 0.
+  const zerosNK = b.scale(b.reduceSum(centerZ, [2]), 0);
+  const textPerCenter = b.add(b.unsqueeze(text.global, [1]), zerosNK);
   const centerCodes = mapping(mapper, flatZ, b.reshape(textPerCenter, [-1, c.context_dim]), c, L).wp; // [N*K, L, w]
   // The mean over the K codes as ones[N, 1, K] @ codes[N, K, L*w] / K: one M = 1 GEMM per sample,
   // whose sums do not depend on the batch. A ReduceMean over K does: onnxruntime's CPU kernel sums a
   // middle axis in another order when the batch is 1 (and its optimizer turns a Transpose that puts
   // K last back into exactly that), so a sample's centre, hence its image, changed with its batch.
-  const N = b.dim(z, 0);
-  const perSample = b.op('Reshape', [centerCodes, b.concat([N, K, b.i64([L * c.w_dim])], 0)]); // [N, K, L*w]
-  const ones = b.op('Expand', [b.f32(1, [1, 1, 1]), b.concat([N, b.i64([1]), K], 0)]); // [N, 1, K]
+  // [N, K, L*w] is the shape of zeros expanded by a constant: its Shape feeds the Reshape with no shape
+  // arithmetic (a Concat of dimensions would run on the CPU provider).
+  const likePerSample = b.op('Shape', [b.op('Expand', [zerosNK, b.i64([1, 1, L * c.w_dim])])]);
+  const perSample = b.op('Reshape', [centerCodes, likePerSample]); // [N, K, L*w]
+  const ones = b.transpose(b.add(zerosNK, b.f32(1)), [0, 2, 1]); // [N, 1, K]
   const centerSum = b.matmul(ones, perSample); // [N, 1, L*w]
-  const centerWp = b.reshape(b.div(centerSum, b.op('Cast', [K], { to: attr.int(1) })), [0, L, c.w_dim]);
+  // K as a float from the ones themselves (an exact sum of ones), not a Cast of a shape.
+  const centerWp = b.reshape(b.div(centerSum, b.reduceSum(ones, [2])), [0, L, c.w_dim]);
 
   graph.tap(centerWp, 'center_wp', 'float32', ['batch', L, c.w_dim]);
   const truncated = truncate(b, wp, {

@@ -40,12 +40,16 @@ export function textHead(b: Builder, clipTokens: string, eotIndex: string, c: Ge
   }
   for (let i = 0; i < c.num_layers_text_enc; i++) x = textBlock(b.child('transformer').child('res_blocks').child(i), x, c, C);
 
-  const eot = b.reshape(eotIndex, [-1, 1]); // [N, 1]
-  const global = b.op('GatherElements', [x, b.op('Expand', [b.unsqueeze(eot, [2]), b.i64([1, 1, C])])], { axis: attr.int(1) });
+  // Row indices are computed in float (exact: they are below 77) and cast to int64 only where a
+  // gather consumes them: GPU providers have no int64 elementwise kernels, and int64 arithmetic
+  // would run on the CPU between GPU ops. The EOT row as a float, by a Gather on the int64 input:
+  const positions = b.f32(Array.from({ length: tokens }, (_, i) => i), [tokens]);
+  const eot = b.reshape(b.op('Gather', [positions, eotIndex], { axis: attr.int(0) }), [-1, 1]); // [N, 1]
+  const rowIndex = (rows: string) => b.op('Cast', [b.op('Expand', [b.unsqueeze(rows, [2]), b.i64([1, 1, C])])], { to: attr.int(7) });
+  const global = b.op('GatherElements', [x, rowIndex(eot)], { axis: attr.int(1) });
   // Local row r reads row r, or r+1 once past the EOT row.
-  const rows = b.i64(Array.from({ length: tokens - 1 }, (_, i) => i), [1, tokens - 1]);
-  const skip = b.op('Cast', [b.op('GreaterOrEqual', [rows, eot])], { to: attr.int(7) });
-  const localIndex = b.unsqueeze(b.add(rows, skip), [2]); // [N, 76, 1]
-  const local = b.op('GatherElements', [x, b.op('Expand', [localIndex, b.i64([1, 1, C])])], { axis: attr.int(1) });
+  const rows = b.f32(Array.from({ length: tokens - 1 }, (_, i) => i), [1, tokens - 1]);
+  const skip = b.op('Cast', [b.op('GreaterOrEqual', [rows, eot])], { to: attr.int(1) });
+  const local = b.op('GatherElements', [x, rowIndex(b.add(rows, skip))], { axis: attr.int(1) }); // [N, 76, C]
   return { global: b.squeeze(global, [1]), local };
 }

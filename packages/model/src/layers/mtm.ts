@@ -89,9 +89,10 @@ export function deformableConv(
   const inside = b.op('And', [b.op('Equal', [yc, yy]), b.op('Equal', [xc, xx])]);
   const bilinear = b.mul(b.mul(hat(py, yy), hat(px, xx)), b.unsqueeze(m.mask, [1]));
   const cornerWeight = b.op('Where', [inside, bilinear, b.f32(0)]); // [N, 4, HW, kk]
-  const index = b.op('Cast', [b.add(b.mul(yc, b.f32(W)), xc)], { to: attr.int(7) });
+  // Reshaped while still float: GPU providers have no int64 Reshape (it would run on the CPU).
+  const index = b.op('Cast', [b.reshape(b.add(b.mul(yc, b.f32(W)), xc), [0, 4 * HW * kk, 1])], { to: attr.int(7) });
   const rows = b.transpose(b.reshape(x, [0, C, HW]), [0, 2, 1]); // [N, HW, C]
-  const gathered = b.op('GatherND', [rows, b.reshape(index, [0, 4 * HW * kk, 1])], { batch_dims: attr.int(1) }); // [N, 4*HW*kk, C]
+  const gathered = b.op('GatherND', [rows, index], { batch_dims: attr.int(1) }); // [N, 4*HW*kk, C]
   const weighted = b.mul(b.reshape(gathered, [0, 4, HW * kk, C]), b.reshape(cornerWeight, [0, 4, HW * kk, 1]));
   // (A ReduceSum, not a [1, 4] x [N, 4, .] MatMul: broadcast MatMuls round differently per batch size.)
   const cols = b.reshape(b.reduceSum(weighted, [1], false), [0, HW, kk * C]); // [N, HW, (t, c)]

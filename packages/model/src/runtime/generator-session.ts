@@ -54,7 +54,8 @@ export class GeneratorSession {
       eot_index: new Tensor('int64', BigInt64Array.from(batch.eotIndex, (v) => BigInt(v)), [n]),
       z: new Tensor('float32', batch.z, [n, zDim]),
       trunc_psi: new Tensor('float32', Float32Array.from(batch.psi), [n]),
-      trunc_layers: new Tensor('int64', BigInt64Array.of(BigInt(batch.truncLayers ?? numLayers)), [1]),
+      // Clamped to [0, L]: the graph truncates layers i < trunc_layers, so larger or negative counts mean the same.
+      trunc_layers: new Tensor('int64', BigInt64Array.of(BigInt(Math.min(numLayers, Math.max(0, Math.trunc(batch.truncLayers ?? numLayers))))), [1]),
       center_z: new Tensor('float32', centerZ, [n, k, zDim]),
       use_center: new Tensor('bool', Uint8Array.from(use, (u) => (u ? 1 : 0)), [n]),
     };
