@@ -175,6 +175,14 @@ export function renderReport(r: Results, ctx: ReportContext): string {
     `p50 ${num(r['gateway.bare_p50_ms'], 2)} ms, p99 ${num(r['gateway.bare_p99_ms'], 2)} ms`,
   );
   row('gateway', 'cache hit / bare route (req/s)', num(r['ratios.cache_hit_vs_bare_route'], 2), goalNote(r, 'ratios.cache_hit_vs_bare_route'));
+  row(
+    'gateway',
+    'cache hit p99 while WASM misses run / idle p99',
+    num(r['ratios.cache_hit_p99_busy_vs_idle'], 2) && `${num(r['ratios.cache_hit_p99_busy_vs_idle'], 2)}x`,
+    r['gateway.cache_hit_busy_p99_ms'] === undefined
+      ? undefined
+      : `p99 ${num(r['gateway.cache_hit_busy_p99_ms'], 2)} ms busy vs ${num(r['gateway.cache_hit_p99_ms'], 2)} ms idle; ${num(r['gateway.cache_hit_busy_rps'], 0)} req/s; WASM in a worker thread`,
+  );
   row('gateway', 'GET /v1/images/{id}.png (cached)', num(r['gateway.image_get_rps'], 0) && `${num(r['gateway.image_get_rps'], 0)} req/s`);
   row(
     'gateway',

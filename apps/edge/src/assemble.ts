@@ -1,4 +1,4 @@
-import type { AuroraPipeline, BundleSource } from '@aurora-edge/model';
+import type { BundleSource } from '@aurora-edge/model';
 import type { Context } from 'hono';
 import { AccessControl } from './auth/access.ts';
 import { KeyStore } from './auth/keys.ts';
@@ -11,6 +11,7 @@ import { ImageStore } from './cache/store.ts';
 import type { EdgeConfig } from './config.ts';
 import type { AppDeps, StaticReader } from './deps.ts';
 import { ModelEntry, ModelRegistry } from './generate/models.ts';
+import type { WasmPipeline } from './generate/wasm.ts';
 import { demoPage } from './pages/demo.ts';
 import { RunnerPool } from './runners/pool.ts';
 
@@ -22,7 +23,7 @@ export interface RuntimeParts {
   readonly blobs?: BlobStore;
   readonly bundles: readonly BundleSource[];
   /** Loads a bundle into onnxruntime-web (this runtime's build of it). */
-  readonly loadPipeline: (source: BundleSource) => Promise<AuroraPipeline>;
+  readonly loadPipeline: (source: BundleSource) => Promise<WasmPipeline>;
   readonly wasmHeapBytes: () => number;
   readonly fetch?: typeof fetch;
   /** The client address this runtime trusts for a request (Node: the socket peer; Workers: CF-Connecting-IP). */

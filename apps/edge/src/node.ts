@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BundleError, type BundleSource, verifyBundle } from '@aurora-edge/model';
 import { buildEmbed } from '@aurora-edge/embed/build';
-import { ensureDefaultBundle, readBundleDir } from '@aurora-edge/model/node';
+import { defaultBundlePath, ensureDefaultBundle, readBundleDir } from '@aurora-edge/model/node';
 import type { HttpBindings } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { createApp } from './app.ts';
@@ -22,12 +22,12 @@ import { assembleDeps } from './assemble.ts';
 import { ConfigError, type EnvVars, intVar, parseEdgeConfig } from './config.ts';
 import type { AppDeps } from './deps.ts';
 import { createDb } from './node/db.ts';
-import { loadOrtWeb } from './node/ort.ts';
 import { listen } from './node/http-server.ts';
 import { databasePath, MIGRATIONS_DIR, REPO_ROOT } from './node/paths.ts';
 import { type LocalRunner, runnerAvailable, startReadyLocalRunner } from './node/runner-process.ts';
 import { RunnerSupervisor } from './node/runner-supervisor.ts';
 import { nodeStaticFiles, ortDistDir } from './node/static.ts';
+import { WasmThread } from './node/wasm-thread.ts';
 
 export { MIGRATIONS_DIR, REPO_ROOT } from './node/paths.ts';
 
@@ -88,15 +88,29 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
     closeDb();
     fs.rmSync(embedDir, { recursive: true, force: true });
   };
-  const ort = await loadOrtWeb();
-
   const runnerOptions = { repoRoot: REPO_ROOT, secret: randomBytes(32).toString('hex'), bundles: dirs, log };
   const runnerStarting = wantRunner && runnerAvailable(REPO_ROOT) ? startReadyLocalRunner(runnerOptions) : null;
   if (wantRunner && !runnerStarting) log('aurora-edge: apps/gpu-runner is not there; running without a local runner');
-  // The runner starts while onnxruntime-web loads the default bundle here.
-  const preloaded = ort.load(sources[0]);
+  // In-process generation runs in worker threads, one per model (one model copy each), so Node's
+  // main thread never runs onnxruntime-web's synchronous WASM. The runner starts while the default
+  // model's thread loads it.
+  const wasmDirs = dirs.length > 0 ? dirs : [defaultBundlePath()];
+  const threads = new Map<BundleSource, Promise<WasmThread>>();
+  const threadsUp: WasmThread[] = [];
+  const loadPipeline = (source: BundleSource) => {
+    let thread = threads.get(source);
+    if (!thread) {
+      thread = WasmThread.start(wasmDirs[sources.indexOf(source)], source.contentHash);
+      thread.then((t) => threadsUp.push(t)).catch(() => threads.delete(source));
+      threads.set(source, thread);
+    }
+    return thread;
+  };
+  const preloaded = loadPipeline(sources[0]);
   preloaded.catch(() => undefined);
-  const loadPipeline = (source: BundleSource) => (source === sources[0] ? preloaded : ort.load(source));
+  const closeThreads = async () => {
+    await Promise.all([...threads.values()].map((t) => t.then((thread) => thread.close()).catch(() => undefined)));
+  };
   const ctx = nodeExecutionContext(log);
   let runner: LocalRunner | null = null;
   let deps: AppDeps;
@@ -113,7 +127,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
       db,
       bundles: sources,
       loadPipeline,
-      wasmHeapBytes: ort.watch.heapBytes,
+      wasmHeapBytes: () => threadsUp.reduce((sum, t) => sum + t.heapBytes, 0),
       // The socket's peer (X-Forwarded-For only with TRUST_PROXY, in the shared code).
       clientIp: (c) => (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.remoteAddress,
       staticFiles: nodeStaticFiles(embedDir, ortDistDir(), sources),
@@ -129,6 +143,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
     await Promise.all([deps.models.default.wasm.warm(), deps.runners.refresh(true)]);
   } catch (error) {
     await (runner ?? (await runnerStarting?.catch(() => null)))?.stop().catch(() => undefined);
+    await closeThreads();
     cleanUp();
     throw error;
   }
@@ -138,6 +153,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
     server = await listen((req, bindings) => app.fetch(req, bindings, ctx), port, env.HOST ? String(env.HOST) : undefined);
   } catch (error) {
     await runner?.stop();
+    await closeThreads();
     cleanUp();
     throw error;
   }
@@ -155,6 +171,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await runner?.stop();
         await deps.store.close();
+        await closeThreads();
         cleanUp();
       })();
       return closing;

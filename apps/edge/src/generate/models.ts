@@ -1,8 +1,8 @@
-import { type AuroraPipeline, type BundleManifest, type BundleSource, type ClipTokenizer, loadBundleTokenizer, promptTokenIds } from '@aurora-edge/model';
+import { type BundleManifest, type BundleSource, type ClipTokenizer, loadBundleTokenizer, promptTokenIds } from '@aurora-edge/model';
 import { canonicalFloat32, normalisePrompt } from '../cache/key.ts';
 import { Lru } from '../cache/lru.ts';
 import { EdgeError } from '../errors.ts';
-import { WasmGenerator } from './wasm.ts';
+import { WasmGenerator, type WasmPipeline } from './wasm.ts';
 
 /** Prompts remembered as fitting the context, per model (at most 1000 characters each: about 1 MB at worst). */
 const FITS_MEMO_SIZE = 512;
@@ -20,7 +20,7 @@ export class ModelEntry {
 
   constructor(
     readonly source: BundleSource,
-    loadPipeline: (source: BundleSource) => Promise<AuroraPipeline>,
+    loadPipeline: (source: BundleSource) => Promise<WasmPipeline>,
   ) {
     this.wasm = new WasmGenerator(() => loadPipeline(source));
   }

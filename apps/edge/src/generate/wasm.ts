@@ -12,12 +12,15 @@ export const WASM_SESSION_OPTIONS = { extra: { session: { disable_prepacking: '1
  * one: batching never changes an image, and batch 1 keeps the wasm heap near 61 MiB for
  * aurora-tiny where batch 2 takes it to ~96-115 MiB, too close to a Worker's 128 MB.
  */
+/** What the in-process generator needs of a pipeline: an AuroraPipeline, or (Node) a handle on one in a worker thread. */
+export type WasmPipeline = Pick<AuroraPipeline, 'generate'>;
+
 export class WasmGenerator {
-  private pipeline: Promise<AuroraPipeline> | null = null;
+  private pipeline: Promise<WasmPipeline> | null = null;
   private tail: Promise<unknown> = Promise.resolve();
   private running = 0;
 
-  constructor(private readonly load: () => Promise<AuroraPipeline>) {}
+  constructor(private readonly load: () => Promise<WasmPipeline>) {}
 
   get loaded(): boolean {
     return this.pipeline !== null;
@@ -28,7 +31,7 @@ export class WasmGenerator {
     return this.running;
   }
 
-  warm(): Promise<AuroraPipeline> {
+  warm(): Promise<WasmPipeline> {
     this.pipeline ??= this.load().catch((error) => {
       this.pipeline = null;
       throw error;
