@@ -3,6 +3,7 @@ import {
   type ExecutionProvider,
   type ExecutionProviderChoice,
   ExecutionProviderError,
+  generatorGraphFor,
   type ResolvedProvider,
   resolveExecutionProvider,
   sessionOptionsFor,
@@ -38,6 +39,7 @@ export async function resolveRunnerProvider(ort: OrtModule, choice: ExecutionPro
 export async function loadPipelines(ort: OrtModule, sources: readonly BundleSource[], provider: ExecutionProvider, options: ProviderOptions): Promise<AuroraPipeline[]> {
   const sessionOptions = sessionOptionsFor(provider, options);
   const out: AuroraPipeline[] = [];
-  for (const source of sources) out.push(await AuroraPipeline.load(ort, source, { preferPaths: true, sessionOptions }));
+  const generatorGraph = generatorGraphFor(provider);
+  for (const source of sources) out.push(await AuroraPipeline.load(ort, source, { preferPaths: true, sessionOptions, generatorGraph }));
   return out;
 }

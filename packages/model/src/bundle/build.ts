@@ -4,7 +4,7 @@ import type { GeneratorConfig } from '../config/generator-config.ts';
 import { buildGenerator } from '../generator/generator.ts';
 import { outputResolution } from '../generator/layout.ts';
 import { type EncodedModel, encodeModel } from '../onnx/encode.ts';
-import type { ParamProvider } from '../onnx/params.ts';
+import type { ParamProvider, ParamSpec } from '../onnx/params.ts';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, type BundleManifest, parseBundleManifest } from './manifest.ts';
 import { sha256Hex } from './sha256.ts';
 
@@ -41,8 +41,22 @@ export function buildBundle(spec: BundleSpec): BuiltBundle {
     return `${name}.data`;
   };
 
-  const gen = buildGenerator(spec.generator.config, spec.generator.provider);
-  const genData = addGraph('generator.onnx', encodeModel(gen.graph, { external: external ? { location: 'generator.onnx.data' } : undefined, docString: `${spec.id} generator` }));
+  // One set of weight arrays for both generator graphs, so they share one external data file.
+  const weights = sharedProvider(spec.generator.provider);
+  const gen = buildGenerator(spec.generator.config, weights);
+  const genExternal = external ? { location: 'generator.onnx.data' } : undefined;
+  const genEncoded = encodeModel(gen.graph, { external: genExternal, docString: `${spec.id} generator` });
+  const genData = addGraph('generator.onnx', genEncoded);
+  const gpuGraph = hasMoe(spec.generator.config) ? GPU_GENERATOR_FILE : undefined;
+  if (gpuGraph) {
+    const gpu = encodeModel(buildGenerator(spec.generator.config, weights, { moe: 'grouped' }).graph, {
+      external: genExternal,
+      docString: `${spec.id} generator (grouped MoE, for GPU execution providers)`,
+    });
+    if (!sameBytes(gpu.externalData, genEncoded.externalData)) throw new Error('bundle: the GPU generator graph does not lay out its weights as generator.onnx does');
+    // Its weights are generator.onnx's (external data), or embedded like them.
+    files.set(gpuGraph, [gpu.model]);
+  }
   const text = buildClipText(spec.textEncoder.config, spec.textEncoder.provider);
   const textData = addGraph('text-encoder.onnx', encodeModel(text.graph, { external: external ? { location: 'text-encoder.onnx.data' } : undefined, docString: `${spec.id} text encoder` }));
   files.set(VOCAB_FILE, [spec.vocab.bytes]);
@@ -59,7 +73,7 @@ export function buildBundle(spec: BundleSpec): BuiltBundle {
     // What the images are, which a config whose ms_training_res stops early makes smaller than `resolution`.
     resolution: outputResolution(spec.generator.config),
     parameters: generatorParams + textParams,
-    generator: { graph: 'generator.onnx', externalData: genData, parameters: generatorParams, config: spec.generator.config, numLayers: gen.layout.numLayers },
+    generator: { graph: 'generator.onnx', gpuGraph, externalData: genData, parameters: generatorParams, config: spec.generator.config, numLayers: gen.layout.numLayers },
     textEncoder: { graph: 'text-encoder.onnx', externalData: textData, parameters: textParams, config: spec.textEncoder.config },
     tokenizer: { type: 'clip-bpe', vocab: VOCAB_FILE, mergeCount: spec.vocab.mergeCount, contextLength: spec.textEncoder.config.contextLength },
     sampling: spec.sampling ?? DEFAULT_SAMPLING,
@@ -68,4 +82,38 @@ export function buildBundle(spec: BundleSpec): BuiltBundle {
     ),
   });
   return { manifest, files };
+}
+
+/** The grouped-MoE generator graph (manifest generator.gpuGraph). */
+export const GPU_GENERATOR_FILE = 'generator-gpu.onnx';
+
+/** Whether any resolution has a MoE feed-forward (two or more experts). */
+function hasMoe(config: GeneratorConfig): boolean {
+  return config.include_ff && Object.values(config.num_experts).some((e) => e >= 2);
+}
+
+/** A provider that hands out the same array for a name every time (one copy of the weights for two graphs). */
+function sharedProvider(base: ParamProvider): ParamProvider {
+  const seen = new Map<string, Float32Array>();
+  return {
+    provide(spec: ParamSpec): Float32Array {
+      let data = seen.get(spec.name);
+      if (!data) {
+        data = base.provide(spec);
+        seen.set(spec.name, data);
+      }
+      return data;
+    },
+  };
+}
+
+function sameBytes(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    // Views of the same weights are the same bytes.
+    if (a[i] === b[i] || (a[i].buffer === b[i].buffer && a[i].byteOffset === b[i].byteOffset && a[i].byteLength === b[i].byteLength)) continue;
+    if (a[i].byteLength !== b[i].byteLength) return false;
+    for (let j = 0; j < a[i].byteLength; j++) if (a[i][j] !== b[i][j]) return false;
+  }
+  return true;
 }

@@ -26,7 +26,17 @@ export const bundleManifestSchema = z.object({
   /** Side of the images the generator makes (its last ms_training_res, at most config.resolution). */
   resolution: z.number().int().positive(),
   parameters: z.number().int().nonnegative(),
-  generator: graphSchema.extend({ config: generatorConfigSchema, numLayers: z.number().int().positive() }),
+  generator: graphSchema.extend({
+    config: generatorConfigSchema,
+    numLayers: z.number().int().positive(),
+    /**
+     * The same generator for GPU execution providers (webgpu, cuda): the grouped MoE, whose shapes
+     * are fixed by the batch, instead of the sparse one's NonZero dispatch (CPU and WASM run that
+     * faster; a GPU would run it on the host). Same weights: it reads `externalData`. Absent when
+     * the model has no MoE layer, or in bundles made before it existed.
+     */
+    gpuGraph: fileName.optional(),
+  }),
   textEncoder: graphSchema.extend({ config: clipTextConfigSchema }),
   tokenizer: z.object({
     type: z.literal('clip-bpe'),
@@ -65,7 +75,7 @@ export function parseBundleManifest(json: unknown, where = 'manifest.json'): Bun
 }
 
 export function referencedFiles(m: BundleManifest): string[] {
-  return [m.generator.graph, m.generator.externalData, m.textEncoder.graph, m.textEncoder.externalData, m.tokenizer.vocab].filter(
+  return [m.generator.graph, m.generator.gpuGraph ?? null, m.generator.externalData, m.textEncoder.graph, m.textEncoder.externalData, m.tokenizer.vocab].filter(
     (n): n is string => n !== null,
   );
 }

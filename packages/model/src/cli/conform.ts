@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { type CheckResult, formatResult } from '../conform/compare.ts';
 import { conformGenerator } from '../node/conform-generator.ts';
 import { conformClipText, conformFixtureTokens, conformTokenizerCorpus } from '../node/conform-text.ts';
-import { describeProvider, isExecutionProviderChoice, resolveExecutionProvider, sessionOptionsFor } from '../node/execution-providers.ts';
+import { MOE_MODES, type MoeMode } from '../layers/feed-forward.ts';
+import { describeProvider, generatorGraphFor, isExecutionProviderChoice, resolveExecutionProvider, sessionOptionsFor } from '../node/execution-providers.ts';
 import { FixtureDir } from '../node/fixture-dir.ts';
 import { loadOrtNode } from '../node/ort-node.ts';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.ts';
@@ -27,7 +28,7 @@ function findVocab(explicit: string | undefined): string | null {
   return null;
 }
 
-const USAGE = 'usage: aurora conform <dir> [--vocab <file>] [--runtime cpu|webgpu|cuda|auto]';
+const USAGE = 'usage: aurora conform <dir> [--vocab <file>] [--runtime cpu|webgpu|cuda|auto] [--moe sparse|dense|grouped]';
 
 /**
  * `aurora conform <dir> [--vocab <file>] [--runtime cpu]`: checks our tokenizer, CLIP text encoder
@@ -36,11 +37,13 @@ const USAGE = 'usage: aurora conform <dir> [--vocab <file>] [--runtime cpu|webgp
  * exits 1 when any is out of tolerance.
  */
 export async function conformCommand(args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { vocab: { type: 'string' }, runtime: { type: 'string', default: 'cpu' } } });
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { vocab: { type: 'string' }, runtime: { type: 'string', default: 'cpu' }, moe: { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError(USAGE);
   // 'node' is the CLI's older name for onnxruntime-node on the CPU.
   const runtime = values.runtime === 'node' ? 'cpu' : values.runtime;
   if (!isExecutionProviderChoice(runtime)) throw new UsageError(`--runtime must be cpu, webgpu, cuda or auto, got "${values.runtime}"`);
+  const moeFlag = values.moe;
+  if (moeFlag !== undefined && !(MOE_MODES as readonly string[]).includes(moeFlag)) throw new UsageError(`--moe must be one of ${MOE_MODES.join(', ')}, got "${moeFlag}"`);
   const dir = path.resolve(positionals[0]);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`${positionals[0]}: no such folder`);
   const vocabPath = findVocab(values.vocab);
@@ -57,10 +60,13 @@ export async function conformCommand(args: string[]): Promise<number> {
     const provider = await resolveExecutionProvider(ort, runtime);
     console.log(`runtime ${describeProvider(provider)}`);
     const sessionOptions = sessionOptionsFor(provider.provider);
+    // By default the MoE formulation the provider runs from a bundle (generatorGraphFor); --moe checks any other.
+    const moe = (moeFlag as MoeMode | undefined) ?? (generatorGraphFor(provider.provider) === 'gpu' ? 'grouped' : 'sparse');
+    console.log(`moe ${moe}`);
     if (tokenizer && fx.has('inputs/token_ids.i32')) results.push(conformFixtureTokens(tokenizer, fx));
     else notes.push('tokenizer ids not checked (no vocab: pass --vocab)');
     if (fs.existsSync(fx.file('clip_text.pth')) && fx.has('inputs/clip_tokens.f32')) results.push(...(await conformClipText(ort, fx, sessionOptions)));
-    results.push(...(await conformGenerator(ort, fx, undefined, { sessionOptions })));
+    results.push(...(await conformGenerator(ort, fx, undefined, { sessionOptions, moe })));
   } else {
     throw new UsageError(`${positionals[0]} is neither a generator fixture (generator.pth) nor a tokenizer corpus (prompts.json)`);
   }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGrid } from '../image/grid.ts';
 import { encodePng } from '../image/png.ts';
-import { describeProvider, type ExecutionProviderChoice, isExecutionProviderChoice, resolveExecutionProvider, sessionOptionsFor } from '../node/execution-providers.ts';
+import { describeProvider, type ExecutionProviderChoice, generatorGraphFor, isExecutionProviderChoice, resolveExecutionProvider, sessionOptionsFor } from '../node/execution-providers.ts';
 import { loadOrtNode } from '../node/ort-node.ts';
 import { AuroraInputError } from '../pipeline/errors.ts';
 import { AuroraPipeline } from '../pipeline/pipeline.ts';
@@ -42,6 +42,7 @@ interface Runtime {
   readonly ort: OrtModule;
   readonly preferPaths: boolean;
   readonly sessionOptions?: InferenceSession.SessionOptions;
+  readonly generatorGraph?: 'default' | 'gpu';
 }
 
 /** onnxruntime-web, or onnxruntime-node on an execution provider (an unavailable one is an error naming what is missing). */
@@ -54,7 +55,7 @@ async function loadRuntime(name: string): Promise<Runtime> {
   const ort = await loadOrtNode();
   const resolved = await resolveExecutionProvider(ort, name === 'node' ? 'cpu' : (name as ExecutionProviderChoice));
   if (resolved.provider !== 'cpu' || name === 'auto') console.error(`runtime ${describeProvider(resolved)}`);
-  return { ort, preferPaths: true, sessionOptions: sessionOptionsFor(resolved.provider) };
+  return { ort, preferPaths: true, sessionOptions: sessionOptionsFor(resolved.provider), generatorGraph: generatorGraphFor(resolved.provider) };
 }
 
 /** `aurora generate "<prompt>"`: writes out/<seed>.png for each image, and out/grid.png when n > 1. */
@@ -86,9 +87,9 @@ export async function generateCommand(args: string[]): Promise<number> {
     throw new UsageError(`--seed ${seed} with --n ${n} runs past 2^32-1: seeds must not wrap`);
   }
 
-  const { ort, preferPaths, sessionOptions } = await loadRuntime(values.runtime);
+  const { ort, preferPaths, sessionOptions, generatorGraph } = await loadRuntime(values.runtime);
   const source = resolveBundle(values.bundle);
-  const pipeline = await AuroraPipeline.load(ort, source, { preferPaths, sessionOptions });
+  const pipeline = await AuroraPipeline.load(ort, source, { preferPaths, sessionOptions, generatorGraph });
   inputChecked(() => pipeline.validate({ prompt, seed, psi }));
 
   fs.mkdirSync(values.out, { recursive: true });

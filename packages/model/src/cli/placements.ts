@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { describeProvider, isExecutionProviderChoice, resolveExecutionProvider } from '../node/execution-providers.ts';
+import { describeProvider, generatorGraphFor, isExecutionProviderChoice, resolveExecutionProvider } from '../node/execution-providers.ts';
 import { loadOrtNode } from '../node/ort-node.ts';
 import { reportPlacements, summarizeFallback } from '../node/placements.ts';
 import { resolveBundle } from './bundle-arg.ts';
@@ -22,7 +22,9 @@ export async function placementsCommand(args: string[]): Promise<number> {
   if (!isExecutionProviderChoice(values.runtime)) throw new UsageError(`--runtime must be cpu, webgpu, cuda or auto, got "${values.runtime}"`);
   const source = resolveBundle(values.bundle);
   const resolved = await resolveExecutionProvider(await loadOrtNode(), values.runtime);
-  const graphs = [source.manifest.generator.graph, source.manifest.textEncoder.graph];
+  const g = source.manifest.generator;
+  // The generator graph this provider loads (AuroraPipeline with generatorGraphFor), and the text encoder.
+  const graphs = [generatorGraphFor(resolved.provider) === 'gpu' && g.gpuGraph ? g.gpuGraph : g.graph, source.manifest.textEncoder.graph];
   const reports = [];
   for (const graph of graphs) {
     if (!source.verifiedPath) throw new UsageError('aurora placements needs a bundle folder');

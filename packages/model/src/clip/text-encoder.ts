@@ -40,13 +40,14 @@ export function buildClipText(config: ClipTextConfig, provider: ParamProvider): 
   for (let i = 0; i < layers; i++) x = residualBlock(blocks.child(i), x, { width: W, heads, tokens: T, layers, mask });
   const tokens = layerNorm(b.child('ln_final'), x, W); // [N, T, W]
 
-  const eot = eotIndex(b, tokenIds); // [N, 1]
+  // Named as the graph output itself: an int64 output through an Identity would run on the CPU.
+  const eot = eotIndex(b, tokenIds, vocabSize, 'eot_index'); // [N]
   const projection = b.param('text_projection', [W, embedDim], { kind: 'normal', std: W ** -0.5 });
-  const pooled = l2Normalize(b, b.matmul(gatherRows(b, tokens, eot, W), projection)); // [N, E]
+  const pooled = l2Normalize(b, b.matmul(gatherRows(b, tokens, eot, T, W), projection)); // [N, E]
 
   graph.addOutput(tokens, 'text_tokens', 'float32', ['batch', T, W]);
   graph.addOutput(pooled, 'pooled', 'float32', ['batch', embedDim]);
-  graph.addOutput(b.squeeze(eot, [1]), 'eot_index', 'int64', ['batch']);
+  graph.addOutput(eot, 'eot_index', 'int64', ['batch']);
   params.finish();
   return { graph, params };
 }

@@ -1,6 +1,7 @@
 import { parseGeneratorConfig } from '../config/generator-config.ts';
 import { type CheckResult, compareRouterChoices, compareTensor, compareTensorScaled, compareUint8Image } from '../conform/compare.ts';
 import { buildGenerator } from '../generator/generator.ts';
+import type { MoeMode } from '../layers/feed-forward.ts';
 import { toUint8Image } from '../image/index.ts';
 import { checkpointProvider } from '../onnx/providers.ts';
 import { GeneratorSession } from '../runtime/generator-session.ts';
@@ -32,13 +33,13 @@ export async function conformGenerator(
   ort: OrtModule,
   fx: FixtureDir,
   textTokens?: Float32Array,
-  options: { readonly inlineLimit?: number; readonly sessionOptions?: InferenceSession.SessionOptions } = {},
+  options: { readonly inlineLimit?: number; readonly sessionOptions?: InferenceSession.SessionOptions; readonly moe?: MoeMode } = {},
 ): Promise<CheckResult[]> {
   const config = parseGeneratorConfig(fx.json<{ generator: unknown }>('config.json').generator);
   // Read tensor by tensor from the file: the paper checkpoint (4.7 GB) is past what one buffer may hold.
   const { session: ortSession, numLayers: L, outputNames } = await (async () => {
     const named = new Map([...readWeightsFile(fx.file('generator.pth'), 'generator')].map(([k, t]) => [k, toFloat32(t)]));
-    const built = buildGenerator(config, checkpointProvider(named), { exposeIntermediates: true });
+    const built = buildGenerator(config, checkpointProvider(named), { exposeIntermediates: true, moe: options.moe });
     const session = await createGraphSessionNode(ort, built.graph, { inlineLimit: options.inlineLimit, sessionOptions: options.sessionOptions });
     return { session, numLayers: built.layout.numLayers, outputNames: built.graph.outputs.map((o) => o.name) };
   })();

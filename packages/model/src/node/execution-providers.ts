@@ -59,6 +59,14 @@ export function sessionOptionsFor(ep: ExecutionProvider, options: ProviderOption
   return { ...threads, executionProviders: [cuda, 'cpu'] };
 }
 
+/**
+ * The bundle generator graph a provider should load: GPU providers take the grouped MoE graph
+ * (shapes fixed by the batch: no NonZero, no host round trip); the CPU the sparse one (faster there).
+ */
+export function generatorGraphFor(ep: ExecutionProvider): 'default' | 'gpu' {
+  return ep === 'cpu' ? 'default' : 'gpu';
+}
+
 // ---- WebGPU adapter probe ------------------------------------------------------------------------
 
 export interface WebGpuAdapter {

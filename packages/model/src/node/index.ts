@@ -10,6 +10,7 @@ export {
   type ExecutionProvider,
   type ExecutionProviderChoice,
   ExecutionProviderError,
+  generatorGraphFor,
   isExecutionProviderChoice,
   probeWebGpu,
   type ProviderOptions,

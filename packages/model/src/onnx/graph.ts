@@ -81,8 +81,9 @@ export class Graph {
   /** Publishes `value` under `name` (an Identity keeps internal names free to change). */
   addOutput(value: string, name: string, type: ElementType, dims: readonly (number | string)[]): void {
     if (this.outputs.some((o) => o.name === name)) throw new Error(`duplicate graph output ${name}`);
-    this.taken.add(name);
-    this.nodes.push({ opType: 'Identity', name: `output/${name}`, inputs: [value], outputs: [name], attrs: {} });
+    if (value !== name) this.taken.add(name);
+    // A value already named as the output needs no Identity (GPU providers lack one for int64).
+    if (value !== name) this.nodes.push({ opType: 'Identity', name: `output/${name}`, inputs: [value], outputs: [name], attrs: {} });
     this.outputs.push({ name, type, dims });
   }
 }

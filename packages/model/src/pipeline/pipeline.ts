@@ -56,7 +56,7 @@ export class AuroraPipeline {
 
   static async load(ort: OrtModule, source: BundleSource, options: SessionLoadOptions = {}): Promise<AuroraPipeline> {
     const m = source.manifest;
-    const [text, session] = await Promise.all([PromptEncoder.load(ort, source, options), createGraphSession(ort, source, m.generator, options)]);
+    const [text, session] = await Promise.all([PromptEncoder.load(ort, source, options), createGraphSession(ort, source, generatorGraph(m, options), options)]);
     const generator = GeneratorSession.wrap(ort, session, { clipWidth: m.generator.config.clip_out_dim, zDim: m.generator.config.z_dim, numLayers: m.generator.numLayers });
     return new AuroraPipeline(source, text, generator);
   }
@@ -119,4 +119,10 @@ export class AuroraPipeline {
       png: encodePng(pixels[i], w, h, c as 1 | 3 | 4),
     }));
   }
+}
+
+/** The generator graph to load: the bundle's GPU graph when asked for and present. */
+function generatorGraph(m: BundleManifest, options: SessionLoadOptions): { graph: string; externalData: string | null } {
+  const graph = options.generatorGraph === 'gpu' && m.generator.gpuGraph ? m.generator.gpuGraph : m.generator.graph;
+  return { graph, externalData: m.generator.externalData };
 }

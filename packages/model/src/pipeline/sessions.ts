@@ -10,6 +10,11 @@ export interface SessionLoadOptions {
    * onnxruntime-web needs. Either way no session is made from a file the manifest does not name.
    */
   readonly preferPaths?: boolean;
+  /**
+   * Which generator graph: 'gpu' takes the bundle's gpuGraph (the grouped MoE, which GPU providers
+   * run without leaving the device) when it has one; the default is the sparse one (CPU, WASM).
+   */
+  readonly generatorGraph?: 'default' | 'gpu';
 }
 
 /**

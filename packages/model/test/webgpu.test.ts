@@ -1,0 +1,124 @@
+/**
+ * onnxruntime-node's WebGPU execution provider (Dawn over Vulkan) on the real graphs: conformance
+ * with the PyTorch reference, the parity bound against the CPU provider, and no node left on the
+ * CPU. It needs a WebGPU adapter: .ci/run installs libvulkan1 and Mesa >= 25 lavapipe (a CPU Vulkan
+ * driver: correct, not fast) and sets AURORA_REQUIRE_WEBGPU=1, which turns a missing adapter into a
+ * failure; elsewhere these tests are skipped with the probe's reason.
+ */
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import ortNode from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { readBundleDir } from '../src/node/bundle-dir.ts';
+import { generatorGraphFor, probeWebGpu, sessionOptionsFor } from '../src/node/execution-providers.ts';
+import { reportPlacements } from '../src/node/placements.ts';
+import { AuroraPipeline } from '../src/pipeline/pipeline.ts';
+import type { OrtModule } from '../src/runtime/ort-types.ts';
+import { parityStats, withinParity } from './support/parity.ts';
+import { HAS_REFERENCE, REFERENCE_DIR, REPO_ROOT } from './support/reference.ts';
+import { tinyBundleDir } from './support/tiny-bundle.ts';
+
+const BIN = path.join(REPO_ROOT, 'packages/model/bin/aurora.mjs');
+const ort = ortNode as unknown as OrtModule;
+
+const probe = await probeWebGpu();
+const REQUIRED = process.env.AURORA_REQUIRE_WEBGPU === '1';
+if (!probe.ok) {
+  console.warn(`\n*** WEBGPU TESTS SKIPPED: no WebGPU adapter here: ${probe.reason}\n*** (CI installs one: .ci/run, libvulkan1 + Mesa >= 25 lavapipe)\n`);
+}
+
+async function aurora(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      maxBuffer: 1 << 26,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+// The prompts and seeds of parity.test.ts (node vs wasm): the same bound holds between cpu and webgpu.
+const PROMPTS = [
+  'a red apple on a table', 'an astronaut riding a horse', 'a watercolor lighthouse at dusk', 'a cat in the rain',
+  'a neon city street at night', 'snowy mountains under a blue sky', 'a bowl of fruit', 'a small house in the forest',
+  'sunset over the ocean', 'a yellow flower, macro', 'a happy robot with a balloon', 'a vintage car, black and white',
+  'a castle under the stars', 'coffee next to a laptop', 'a bird over a lake', 'a girl reading in a library',
+  'pasta with basil', 'abstract geometric shapes', 'a white horse at sunrise', 'Ünïcödé prompt with emoji 🍎 & <html>',
+];
+const SEEDS = [0, 7, 4294967295];
+
+describe('a WebGPU adapter', () => {
+  it.runIf(REQUIRED)('exists where AURORA_REQUIRE_WEBGPU=1 (CI)', () => {
+    expect(probe.ok, probe.ok ? '' : probe.reason).toBe(true);
+  });
+
+  it('an explicit --runtime webgpu without one is exit 1, naming the provider and what is missing', async () => {
+    // A Vulkan driver manifest that does not exist: the loader finds no device (or there is no loader).
+    const r = await aurora(['generate', 'a red apple', '--runtime', 'webgpu', '--out', path.join(REPO_ROOT, '.cache', 'webgpu-none')], {
+      VK_ICD_FILENAMES: '/nonexistent/icd.json',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^aurora: execution provider webgpu: no WebGPU adapter: (no Vulkan driver|the Vulkan loader)/m);
+  });
+});
+
+describe.skipIf(!probe.ok)('the WebGPU execution provider', () => {
+  it('is CPU-emulated here or a real GPU, and says which', () => {
+    if (!probe.ok) return;
+    expect(probe.adapter.description.length).toBeGreaterThan(0);
+    console.log(`webgpu adapter: ${probe.adapter.description}${probe.adapter.cpuEmulated ? ' (CPU-emulated)' : ''}`);
+  });
+
+  it('runs every node of the bundle graphs it loads: nothing falls back to the CPU, no host copies', async () => {
+    const dir = tinyBundleDir();
+    const m = readBundleDir(dir).manifest;
+    expect(m.generator.gpuGraph).toBe('generator-gpu.onnx');
+    for (const graph of [m.generator.gpuGraph as string, m.textEncoder.graph]) {
+      const placed = await reportPlacements(path.join(dir, graph), 'webgpu');
+      expect(placed.byProvider.WebGpuExecutionProvider, graph).toBeGreaterThan(0);
+      expect(placed.fallback, graph).toEqual([]);
+      expect(placed.memcpy, graph).toBe(0);
+    }
+    // The sparse graph is what the GPU graph exists for: its NonZero dispatch leaves the device.
+    const sparse = await reportPlacements(path.join(dir, m.generator.graph), 'webgpu');
+    expect(sparse.fallback.filter((f) => f.startsWith('NonZero ')).length).toBeGreaterThan(0);
+  });
+
+  it.skipIf(!HAS_REFERENCE).each(['tiny-full', 'tiny-plain'])('aurora conform %s passes on webgpu', async (fixture) => {
+    const r = await aurora(['conform', path.join(REFERENCE_DIR, fixture), '--runtime', 'webgpu']);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/^runtime webgpu \(/m);
+    expect(r.stdout).toMatch(/^moe grouped$/m);
+    expect(r.stdout).toMatch(/^\d+ passed, 0 failed$/m);
+  });
+
+  it('20 prompts x 3 seeds: webgpu images are the cpu provider images within the parity bound', async () => {
+    const source = readBundleDir(tinyBundleDir());
+    // Each provider loads the graph it would serve: cpu the sparse MoE, webgpu the grouped one.
+    const cpu = await AuroraPipeline.load(ort, source, { preferPaths: true, sessionOptions: sessionOptionsFor('cpu'), generatorGraph: generatorGraphFor('cpu') });
+    const gpu = await AuroraPipeline.load(ort, source, { preferPaths: true, sessionOptions: sessionOptionsFor('webgpu'), generatorGraph: generatorGraphFor('webgpu') });
+    const requests = PROMPTS.flatMap((prompt) => SEEDS.map((seed) => ({ prompt, seed })));
+    let identical = 0;
+    let total = 0;
+    let worst = 0;
+    for (let i = 0; i < requests.length; i += 12) {
+      const chunk = requests.slice(i, i + 12);
+      const a = await cpu.generate(chunk);
+      const b = await gpu.generate(chunk);
+      for (let j = 0; j < chunk.length; j++) {
+        const s = parityStats(a[j].pixels, b[j].pixels);
+        expect(withinParity(s), `${chunk[j].prompt} seed ${chunk[j].seed}: ${JSON.stringify(s)}`).toBe(true);
+        identical += s.identical;
+        total += s.total;
+        worst = Math.max(worst, s.maxDiff);
+      }
+    }
+    console.log(`parity cpu vs webgpu: ${requests.length} images, ${((100 * identical) / total).toFixed(4)}% of ${total} uint8 samples identical, max diff ${worst}`);
+    expect(identical / total).toBeGreaterThanOrEqual(0.999);
+  });
+});
