@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import ortNode from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NodeGateway } from '../apps/edge/src/node.ts';
+import type { NodeGateway } from '../apps/edge/src/node.ts';
 import { type RunnerProcess, removeTinyBundleDirs, startRunner, TEST_SECRET, tinyBundleDir } from '../apps/gpu-runner/test/support/runner-process.ts';
 import { decodePng } from '../packages/model/src/image/png.ts';
 import { readBundleDir } from '../packages/model/src/node/bundle-dir.ts';
