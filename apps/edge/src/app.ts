@@ -12,6 +12,7 @@ import { registerStatic } from './api/static.ts';
 import type { AppDeps } from './deps.ts';
 import { EdgeError, onError } from './errors.ts';
 import { GenerationService } from './generate/service.ts';
+import { observeRequests } from './observe/request-log.ts';
 
 export type { AppDeps } from './deps.ts';
 
@@ -28,10 +29,18 @@ export function createApp(deps: AppDeps): OpenAPIHono {
       if (!result.success) throw EdgeError.fromZod(result.error, result.target);
     },
   });
-  const service = new GenerationService(deps.models, deps.store, deps.runners, deps.routing);
+  const metrics = deps.metrics;
+  const service = new GenerationService(deps.models, deps.store, deps.runners, deps.routing, {
+    onGenerated: metrics ? (route, count) => metrics.generated.inc({ route }, count) : undefined,
+  });
+  metrics?.bind({
+    wasmQueues: () => deps.models.all.map((m) => ({ model: m.id, depth: m.wasm.depth })),
+    generationsInFlight: () => service.inFlight,
+  });
   const ctx: RouteContext = { deps, service };
 
   app.use('*', requestId());
+  app.use('*', observeRequests(deps.requestLog, metrics));
   app.onError(onError(log));
   app.notFound((c) => {
     throw EdgeError.notFound('not_found', `no route ${c.req.method} ${c.req.path}`);

@@ -3,6 +3,8 @@ import type { RecentImages } from './cache/recent.ts';
 import type { ImageStore } from './cache/store.ts';
 import type { ModelRegistry } from './generate/models.ts';
 import type { RoutingConfig } from './generate/service.ts';
+import type { GatewayMetrics } from './observe/gateway-metrics.ts';
+import type { RequestLogEntry } from './observe/request-log.ts';
 import type { RunnerPool } from './runners/pool.ts';
 
 /** Everything the app needs, supplied by a runtime entry (node.ts, worker.ts) or a test. */
@@ -28,6 +30,10 @@ export interface AppDeps {
   /** The runtime's static files: `embed/<name>`, `ort/<name>`, `bundles/<id>/<name>`. */
   readonly staticFiles: StaticReader;
   readonly log?: (message: string, error?: unknown) => void;
+  /** Where the one structured line per request goes (none: not logged). */
+  readonly requestLog?: (entry: RequestLogEntry) => void;
+  /** Prometheus metrics to keep (the Node gateway serves them on a loopback listener). */
+  readonly metrics?: GatewayMetrics;
 }
 
 /** A static file: its bytes or a stream, with its size and a validator when the runtime knows them. */

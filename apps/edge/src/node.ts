@@ -18,11 +18,13 @@ import { defaultBundlePath, ensureDefaultBundle, readBundleDir } from '@aurora-e
 import type { HttpBindings } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { createApp } from './app.ts';
+import { GatewayMetrics } from './observe/gateway-metrics.ts';
 import { assembleDeps } from './assemble.ts';
 import { ConfigError, type EnvVars, intVar, parseEdgeConfig } from './config.ts';
 import type { AppDeps } from './deps.ts';
 import { createDb } from './node/db.ts';
 import { listen } from './node/http-server.ts';
+import { startMetricsServer } from './node/metrics-server.ts';
 import { databasePath, MIGRATIONS_DIR, REPO_ROOT } from './node/paths.ts';
 import { type LocalRunner, runnerAvailable, startReadyLocalRunner } from './node/runner-process.ts';
 import { RunnerSupervisor } from './node/runner-supervisor.ts';
@@ -37,6 +39,8 @@ export interface NodeGateway {
   readonly app: OpenAPIHono;
   readonly deps: AppDeps;
   readonly runner: LocalRunner | null;
+  /** Where GET /metrics is served (METRICS_PORT; loopback by default), if it is. */
+  readonly metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -70,6 +74,10 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   const log = options.log ?? ((line: string) => console.log(line));
   const problems: string[] = [];
   const port = intVar(env, 'PORT', 8787, 0, 65535, problems);
+  // Prometheus metrics on a listener of their own (off unless METRICS_PORT is set; 0: a free port).
+  const metricsPort = intVar(env, 'METRICS_PORT', -1, 0, 65535, problems);
+  const metricsHost = env.METRICS_HOST ? String(env.METRICS_HOST) : '127.0.0.1';
+  const metrics = metricsPort >= 0 ? new GatewayMetrics() : undefined;
   const wantRunner = String(env.LOCAL_RUNNER ?? '1') !== '0';
   if (problems.length) throw new ConfigError(problems);
   parseEdgeConfig(env); // fail fast on a bad variable before starting anything
@@ -121,7 +129,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
     const supervisor = started ? new RunnerSupervisor(started, runnerOptions, log) : null;
     runner = supervisor;
     const config = parseEdgeConfig(env, runner ? [{ url: runner.url, secret: runner.secret }] : []);
-    deps = assembleDeps({
+    const assembled = assembleDeps({
       runtime: 'node',
       config,
       db,
@@ -134,6 +142,8 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
       background: ctx.waitUntil,
       log: (message, error) => log(`${message}${error ? ` ${(error as Error)?.stack ?? String(error)}` : ''}`),
     });
+    // One JSON line per request, on the same log as everything else.
+    deps = { ...assembled, requestLog: (entry) => log(JSON.stringify(entry)), metrics };
     app = createApp(deps);
     const pool = deps.runners;
     if (supervisor) {
@@ -157,6 +167,16 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
     cleanUp();
     throw error;
   }
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | null = null;
+  try {
+    metricsServer = metrics ? await startMetricsServer(metrics, metricsPort, metricsHost) : null;
+  } catch (error) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await runner?.stop();
+    await closeThreads();
+    cleanUp();
+    throw error;
+  }
   const actualPort = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${actualPort}`;
   let closing: Promise<void> | null = null;
@@ -166,9 +186,11 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
     app,
     deps,
     runner,
+    metricsUrl: metricsServer ? `${metricsServer.url}/metrics` : null,
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await metricsServer?.close();
         await runner?.stop();
         await deps.store.close();
         await closeThreads();

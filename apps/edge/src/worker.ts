@@ -61,7 +61,8 @@ async function buildApp(env: WorkerEnv): Promise<OpenAPIHono> {
     staticFiles: assetStaticFiles(env.ASSETS),
     background,
   });
-  return createApp(deps);
+  // One JSON line per request: Workers Logs and `wrangler tail` collect console output.
+  return createApp({ ...deps, requestLog: (entry) => console.log(JSON.stringify(entry)) });
 }
 
 let app: Promise<OpenAPIHono> | null = null;

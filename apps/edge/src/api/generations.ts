@@ -76,6 +76,10 @@ export function registerGenerations(app: EdgeApp, { deps, service }: RouteContex
       },
     });
     c.header('x-aurora-route', result.routes.join(','));
+    c.set(
+      'imageRoutes',
+      result.images.map((img) => img.route),
+    );
     return c.json(
       {
         created: Math.floor(Date.now() / 1000),

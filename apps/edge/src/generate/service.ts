@@ -102,7 +102,7 @@ export class GenerationService {
     private readonly store: ImageStore,
     private readonly runners: RunnerPool,
     private readonly routing: RoutingConfig,
-    private readonly now: () => number = Date.now,
+    private readonly options: { readonly now?: () => number; readonly onGenerated?: (route: 'wasm' | 'runner', count: number) => void } = {},
   ) {}
 
   /** Identical generations in flight right now (for health output and tests). */
@@ -209,7 +209,7 @@ export class GenerationService {
     const seeds = fresh.map((k) => seedOf.get(k)!);
     const { pngs, route, runMs } = await this.run(model, rawPrompt, psi, seeds);
     const generateMs = performance.now() - started;
-    const createdAt = this.now();
+    const createdAt = (this.options.now ?? Date.now)();
     const rows: ImageToStore[] = fresh.map((key, i) => ({
       key,
       model: model.id,
@@ -226,6 +226,7 @@ export class GenerationService {
       createdAt,
     }));
     await this.store.save(rows);
+    this.options.onGenerated?.(route as 'wasm' | 'runner', rows.length);
     return rows.map((row) => ({ png: row.png, etag: row.etag, route }));
   }
 
