@@ -42,8 +42,7 @@ interface Line {
   images?: { cache: number; wasm: number; runner: number };
 }
 
-const lineFor = (id: string | null): Line | undefined =>
-  logs.flatMap((l) => (l.startsWith('{') ? [JSON.parse(l) as Line] : [])).find((l) => l.id === id);
+const lineFor = (id: string | null): Line | undefined => logs.flatMap((l) => (l.startsWith('{') ? [JSON.parse(l) as Line] : [])).find((l) => l.id === id);
 
 describe('observability', () => {
   it('one JSON log line per request: id, route, status, ms and the cache outcome', async () => {

@@ -23,7 +23,10 @@ export class GatewayMetrics {
     'aurora_edge_cache_images_total',
     'Images asked of POST /v1/images/generations by cache outcome: hit (served from the cache) or miss',
   );
-  readonly generated = new Counter('aurora_edge_images_generated_total', 'Images generated (each once, however many requests joined it), by route: wasm or runner');
+  readonly generated = new Counter(
+    'aurora_edge_images_generated_total',
+    'Images generated (each once, however many requests joined it), by route: wasm or runner',
+  );
   private readonly gauges = [
     new Gauge('aurora_edge_requests_in_flight', 'Requests being answered', () => [{ labels: {}, value: this.inFlight }]),
     new Gauge('aurora_edge_generations_in_flight', 'Distinct images being generated (single flight)', () => [
