@@ -8,12 +8,16 @@
  *   npx esbuild bench/gpu.ts --bundle --platform=node --format=esm --external:onnxruntime-node \
  *     --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" \
  *     --outfile=gpu-bench.mjs
- *   node gpu-bench.mjs [--provider webgpu] [--models tiny,v1] [--batches 1,8,32] [--moe sparse,dense]
- *                      [--runs N] [--json out.json] [--force-v1]
+ *   node gpu-bench.mjs [--provider webgpu] [--models tiny,v1] [--batches 1,8,32] [--moe sparse,dense,grouped]
+ *                      [--v1-moe grouped,sparse] [--runs N] [--json out.json] [--force-v1] [--v1-placements]
  * or here: npx tsx bench/gpu.ts ...
  *
  * A CPU-emulated adapter (lavapipe, SwiftShader) is labelled as such: correctness only, no speed
- * claim, and aurora-v1 is skipped there unless --force-v1. Every result is written to --json as
+ * claim, and aurora-v1 is skipped there unless --force-v1. Keys without a formulation name are the
+ * one the provider runs from a bundle (generatorGraphFor: grouped on GPUs, sparse on the CPU);
+ * `_sparse`, `_dense`, `_grouped` name the others. aurora-v1 is built once per formulation (~5 GB
+ * each, written to a temp folder): by default only the shipped one (--v1-moe for more). Every
+ * result is written to --json as
  * soon as it exists, so a run cut short still leaves what it measured; one failing configuration
  * (e.g. a buffer past the adapter's limits at batch 32) is recorded and the rest still run.
  */
@@ -22,18 +26,22 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ortNode from 'onnxruntime-node';
+import { buildTinyBundle } from '../packages/model/src/bundle/aurora-tiny.ts';
 import { generatorPreset } from '../packages/model/src/config/presets.ts';
 import { buildGenerator } from '../packages/model/src/generator/generator.ts';
+import { synthesisLayout } from '../packages/model/src/generator/layout.ts';
 import { toUint8Image } from '../packages/model/src/image/postprocess.ts';
 import { feedForward, MOE_MODES, type MoeMode } from '../packages/model/src/layers/feed-forward.ts';
 import {
   describeProvider,
   type ExecutionProvider,
+  generatorGraphFor,
   probeWebGpu,
   type ResolvedProvider,
   resolveExecutionProvider,
   sessionOptionsFor,
 } from '../packages/model/src/node/execution-providers.ts';
+import { writeBundleDir } from '../packages/model/src/node/bundle-dir.ts';
 import { writeExternalModel } from '../packages/model/src/node/graph-session.ts';
 import { reportPlacements, summarizeFallback } from '../packages/model/src/node/placements.ts';
 import { Builder } from '../packages/model/src/onnx/builder.ts';
@@ -48,14 +56,20 @@ import { fastRandomProvider } from './random-weights.ts';
 
 const ort = ortNode as unknown as OrtModule;
 
-/** The formulation bundles are built with (buildGenerator's default). */
-export const SHIPPED_MOE: MoeMode = 'sparse';
+/** The formulation a provider runs from a bundle: the GPU graph's grouped MoE, or the sparse one on the CPU. */
+export function shippedMoe(provider: ExecutionProvider): MoeMode {
+  return generatorGraphFor(provider) === 'gpu' ? 'grouped' : 'sparse';
+}
 
 export interface GpuBenchOptions {
   readonly provider?: ExecutionProvider;
   readonly models?: readonly ('tiny' | 'v1')[];
   readonly batches?: readonly number[];
   readonly moe?: readonly MoeMode[];
+  /** Formulations of aurora-v1 to build and time (default: the shipped one). */
+  readonly v1Moe?: readonly MoeMode[];
+  /** Also report aurora-v1's placements (one more session load of 5 GB). */
+  readonly v1Placements?: boolean;
   /** Timed runs per configuration (after warm-up); default by model and batch. */
   readonly runs?: number;
   readonly json?: string;
@@ -147,6 +161,9 @@ export async function runGpuBench(options: GpuBenchOptions = {}): Promise<GpuBen
   const sessionOptions = sessionOptionsFor(provider);
   const batches = options.batches ?? [1, 8];
   const modes = options.moe ?? MOE_MODES;
+  const shipped = shippedMoe(provider);
+  const suffix = (moe: MoeMode) => (moe === shipped ? '' : `_${moe}`);
+  notes['gpu.moe'] = `${shipped} (what ${provider} runs from a bundle)`;
   const models = options.models ?? ['tiny', 'v1'];
 
   // ---- aurora-tiny: placements, timings, parity with the CPU provider, per MoE formulation ----
@@ -157,7 +174,7 @@ export async function runGpuBench(options: GpuBenchOptions = {}): Promise<GpuBen
       const shape: GeneratorShape = { clipWidth: config.clip_out_dim, zDim: config.z_dim, numLayers: built.layout.numLayers };
       const model = encodeModel(built.graph).model;
       const placed = await reportPlacements(model, provider);
-      const key = moe === SHIPPED_MOE ? '' : `_${moe}`;
+      const key = suffix(moe);
       results[`gpu.fallback_nodes${key}`] = placed.fallback.length;
       results[`gpu.memcpy_nodes${key}`] = placed.memcpy;
       results[`gpu.tiny_nodes${key}`] = placed.total;
@@ -190,10 +207,29 @@ export async function runGpuBench(options: GpuBenchOptions = {}): Promise<GpuBen
     }
   }
 
-  // ---- one MoE layer: sparse vs dense (and every other formulation) on 32x32 tokens ----
-  const side = 32;
-  const channels = 256;
-  for (const E of [4, 8, 16]) {
+  // ---- the text encoder the pipeline runs beside the generator (aurora-tiny's bundle) ----
+  if (models.includes('tiny')) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-tiny-gpu-'));
+    try {
+      writeBundleDir(buildTinyBundle(), dir);
+      const placed = await reportPlacements(path.join(dir, 'text-encoder.onnx'), provider);
+      results['gpu.text_encoder_fallback_nodes'] = placed.fallback.length;
+      results['gpu.text_encoder_memcpy_nodes'] = placed.memcpy;
+      row(`aurora-tiny text encoder: nodes off ${provider}`, `${placed.fallback.length} of ${placed.total}`, `${placed.memcpy} memcpy; ${summarizeFallback(placed.fallback) || 'none'}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    save();
+  }
+
+  // ---- one MoE layer, every formulation: 32x32 tokens at 256 channels, and aurora-v1's 64x64 layer ----
+  const v1Config = generatorPreset('aurora-v1');
+  const v1Layer = { side: 64, channels: synthesisLayout(v1Config).channels(64), experts: v1Config.num_experts['64'] ?? 16, glu: v1Config.glu };
+  const layers = [
+    ...[4, 8, 16].map((experts) => ({ name: `e${experts}`, side: 32, channels: 256, experts, glu: false })),
+    ...(emulated ? [] : [{ name: 'v1_64', ...v1Layer }]),
+  ];
+  for (const { name, side, channels, experts: E, glu } of layers) {
     const T = side * side;
     const wDim = 64;
     const feeds: Record<string, Tensor> = {
@@ -206,18 +242,18 @@ export async function runGpuBench(options: GpuBenchOptions = {}): Promise<GpuBen
       const x = g.addInput('x', 'float32', ['batch', T, channels]);
       const w = g.addInput('w', 'float32', ['batch', wDim]);
       const y = feedForward(b.child('ff'), x, w, {
-        channels, mlpRatio: 4, glu: false, numExperts: E, wDim, useWscale: true, wscaleGain: 1, lrMul: 1, height: side, width: side, moe,
+        channels, mlpRatio: 4, glu, numExperts: E, wDim, useWscale: true, wscaleGain: 1, lrMul: 1, height: side, width: side, moe,
       });
       g.addOutput(y, 'y', 'float32', ['batch', T, channels]);
       const session: InferenceSession = await ort.InferenceSession.create(encodeModel(g).model, sessionOptions);
       // Emulated: one run (a dense 16-expert layer takes ~20 s on lavapipe).
       const times = await timeRuns(() => session.run(feeds), options.runs ?? (emulated ? 1 : 10), 1);
-      results[`gpu.moe_${moe}_ms_e${E}`] = median(times);
+      results[`gpu.moe_${moe}_ms_${name}`] = median(times);
       await session.release();
     }
-    const cells = modes.map((m) => `${m} ${results[`gpu.moe_${m}_ms_e${E}`].toFixed(2)} ms`).join(', ');
+    const cells = modes.map((m) => `${m} ${results[`gpu.moe_${m}_ms_${name}`].toFixed(2)} ms`).join(', ');
     log(`MoE layer ${side}x${side} tokens, ${channels} ch, E=${E}: ${cells}`);
-    row(`MoE layer ${side}x${side} tokens, ${channels} ch, E=${E}`, cells, emulated ? 'CPU-emulated: no speed claim' : '');
+    row(`MoE layer ${side}x${side} tokens, ${channels} ch, E=${E}${glu ? ' (GLU)' : ''}`, cells, emulated ? 'CPU-emulated: no speed claim' : '');
     save();
   }
 
@@ -227,10 +263,10 @@ export async function runGpuBench(options: GpuBenchOptions = {}): Promise<GpuBen
       log('aurora-v1 skipped: the adapter is CPU-emulated (no speed claim; --force-v1 runs it anyway)');
       notes['gpu.v1'] = 'skipped: CPU-emulated adapter';
     } else {
-      const config = generatorPreset('aurora-v1');
+      const config = v1Config;
       const weights = memoProvider(fastRandomProvider(1));
-      for (const moe of modes) {
-        const key = moe === SHIPPED_MOE ? '' : `_${moe}`;
+      for (const moe of options.v1Moe ?? [shipped]) {
+        const key = suffix(moe);
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-v1-gpu-'));
         try {
           const t0 = performance.now();
@@ -238,9 +274,11 @@ export async function runGpuBench(options: GpuBenchOptions = {}): Promise<GpuBen
           writeExternalModel(built.graph, path.join(dir, 'generator.onnx'));
           log(`aurora-v1 moe=${moe} built and written in ${((performance.now() - t0) / 1e3).toFixed(1)} s`);
           const file = path.join(dir, 'generator.onnx');
-          const placed = await reportPlacements(file, provider);
-          results[`gpu.v1_fallback_nodes${key}`] = placed.fallback.length;
-          log(`aurora-v1 moe=${moe}: ${placed.total} nodes, ${placed.fallback.length} on the CPU, ${placed.memcpy} memcpy`);
+          if (options.v1Placements) {
+            const placed = await reportPlacements(file, provider);
+            results[`gpu.v1_fallback_nodes${key}`] = placed.fallback.length;
+            log(`aurora-v1 moe=${moe}: ${placed.total} nodes, ${placed.fallback.length} on the CPU, ${placed.memcpy} memcpy`);
+          }
           const t1 = performance.now();
           const shape: GeneratorShape = { clipWidth: config.clip_out_dim, zDim: config.z_dim, numLayers: built.layout.numLayers };
           const session = GeneratorSession.wrap(ort, await ortNode.InferenceSession.create(file, sessionOptions), shape);
@@ -280,14 +318,20 @@ function parseArgs(argv: readonly string[]): GpuBenchOptions {
   const list = (name: string) => arg(name)?.split(',').map((s) => s.trim()).filter(Boolean);
   const provider = (arg('--provider') ?? 'webgpu') as ExecutionProvider;
   if (!['cpu', 'webgpu', 'cuda'].includes(provider)) throw new Error(`--provider must be cpu, webgpu or cuda, got ${provider}`);
-  const moe = list('--moe') as MoeMode[] | undefined;
-  for (const m of moe ?? []) if (!(MOE_MODES as readonly string[]).includes(m)) throw new Error(`--moe: ${m} is not one of ${MOE_MODES.join(', ')}`);
+  const moes = (name: string) => {
+    const moe = list(name) as MoeMode[] | undefined;
+    for (const m of moe ?? []) if (!(MOE_MODES as readonly string[]).includes(m)) throw new Error(`${name}: ${m} is not one of ${MOE_MODES.join(', ')}`);
+    return moe;
+  };
   const models = list('--models') as ('tiny' | 'v1')[] | undefined;
   for (const m of models ?? []) if (m !== 'tiny' && m !== 'v1') throw new Error(`--models: ${m} is not tiny or v1`);
   const batches = list('--batches')?.map(Number);
   if (batches?.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--batches: positive integers, e.g. 1,8,32');
   const runs = arg('--runs') === undefined ? undefined : Number(arg('--runs'));
-  return { provider, models, batches, moe, runs, json: arg('--json'), forceV1: argv.includes('--force-v1') };
+  return {
+    provider, models, batches, moe: moes('--moe'), v1Moe: moes('--v1-moe'), runs, json: arg('--json'),
+    forceV1: argv.includes('--force-v1'), v1Placements: argv.includes('--v1-placements'),
+  };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -12,6 +12,8 @@
  * serving (bench/serving.ts: tiny b2, cold starts, gateway RSS and wasm heap), browser
  * (bench/browser.ts: WASM threads in Chromium), runner (bench/runner.ts), gateway (bench/gateway.ts),
  * eval (bench/eval.ts: `aurora eval` on BENCH_EVAL_BUNDLE or bundles/aurora-shapes; skipped without one).
+ * gpu (bench/gpu.ts: aurora-tiny and aurora-v1 on the WebGPU provider, node placements, MoE
+ * formulations; only where a WebGPU adapter exists, labelled when it is CPU-emulated).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,6 +22,7 @@ import { format } from 'node:util';
 import { runBrowserBench } from './browser.ts';
 import { runEvalBench } from './eval.ts';
 import { runGatewayBench } from './gateway.ts';
+import { runGpuBench } from './gpu.ts';
 import { runModelBench } from './model.ts';
 import { derive, type Results, renderReport, writeResults } from './report.ts';
 import { runRunnerBench } from './runner.ts';
@@ -48,6 +51,19 @@ const sections: { name: string; run: () => Promise<Results> }[] = [
     },
   },
   { name: 'runner', run: runRunnerBench },
+  {
+    // Whenever a WebGPU adapter exists; a CPU-emulated one (lavapipe) is labelled and skips aurora-v1.
+    name: 'gpu',
+    run: async () => {
+      const gpu = await runGpuBench({ provider: 'webgpu', models: skipV1 ? ['tiny'] : ['tiny', 'v1'], batches: [1, 8] });
+      if (!gpu) {
+        notes.gpu_adapter = 'no WebGPU adapter';
+        return {};
+      }
+      notes.gpu_adapter = gpu.notes['gpu.adapter'];
+      return gpu.results;
+    },
+  },
   { name: 'gateway', run: runGatewayBench },
   { name: 'eval', run: runEvalBench },
 ];

@@ -235,6 +235,24 @@ export function renderReport(r: Results, ctx: ReportContext): string {
   row('eval', 'aurora-shapes held-out pairs, colour and shape right', pctOf('eval.heldout_acc'), 'pairs never rendered in training');
   row('eval', "aurora-shapes diversity across seeds / the data's", num(r['eval.diversity'], 2), '1 = as diverse as the world, 0 = mode collapse');
 
+  if (r['gpu.cpu_emulated'] !== undefined) {
+    // bench/gpu.ts: the adapter's description is a note (results.json holds numbers).
+    const emulated = r['gpu.cpu_emulated'] === 1;
+    const claim = emulated ? 'CPU-emulated adapter: correctness only, no speed claim' : '';
+    row('gpu', 'adapter', ctx.notes.gpu_adapter ?? 'webgpu', emulated ? 'CPU-emulated (lavapipe/SwiftShader): tests only' : 'real GPU');
+    row('gpu', 'generator + text encoder nodes on the CPU (fallbacks)', `${r['gpu.fallback_nodes'] ?? '?'} + ${r['gpu.text_encoder_fallback_nodes'] ?? '?'}`, `memcpy ${r['gpu.memcpy_nodes'] ?? '?'}; sparse MoE graph: ${r['gpu.fallback_nodes_sparse'] ?? '?'} fallbacks`);
+    for (const b of [1, 8, 32]) {
+      if (r[`gpu.tiny_ms_b${b}`] !== undefined) row('gpu', `aurora-tiny, webgpu, batch ${b}`, perImage(r[`gpu.tiny_ms_b${b}`]), claim || `vs cpu: ${(100 * (r[`gpu.tiny_parity_identical_b${b}`] ?? 0)).toFixed(3)}% uint8 identical`);
+    }
+    for (const b of [1, 8, 32]) {
+      if (r[`gpu.v1_ms_b${b}`] !== undefined) row('gpu', `aurora-v1, webgpu, batch ${b}`, perImage(r[`gpu.v1_ms_b${b}`]));
+    }
+    for (const e of ['e4', 'e8', 'e16', 'v1_64']) {
+      const cells = ['sparse', 'dense', 'grouped'].filter((m) => r[`gpu.moe_${m}_ms_${e}`] !== undefined).map((m) => `${m} ${num(r[`gpu.moe_${m}_ms_${e}`], 2)}`);
+      if (cells.length) row('gpu', `MoE layer ms, ${e === 'v1_64' ? "aurora-v1's 64x64 layer" : `32x32 tokens, 256 ch, ${e.slice(1)} experts`}`, cells.join(' / '), claim);
+    }
+  }
+
   const cpu = os.cpus();
   const head = [
     `Aurora Edge benchmarks: ${cpu.length} cores (${cpu[0]?.model ?? 'cpu'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, onnxruntime 1.30, ${new Date().toISOString().slice(0, 10)}; ${Math.round(ctx.seconds)} s in all.`,
