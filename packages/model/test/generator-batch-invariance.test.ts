@@ -18,9 +18,10 @@ const ort = ortNode as unknown as OrtModule;
 const bits = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 
 describe('generator batch invariance', () => {
-  it('with the text-conditional centre, every output of a sample is bit-identical alone and in a batch of 3', async () => {
+  // Every MoE formulation: bundles carry the sparse graph (CPU, WASM) and the grouped one (GPUs).
+  it.each(['sparse', 'grouped'] as const)('MoE %s: with the text-conditional centre, every output of a sample is bit-identical alone and in a batch of 3', async (moe) => {
     const config = generatorPreset('aurora-tiny');
-    const built = buildGenerator(config, randomProvider(5), { exposeIntermediates: true });
+    const built = buildGenerator(config, randomProvider(5), { exposeIntermediates: true, moe });
     const L = built.layout.numLayers;
     const session = await GeneratorSession.create(ort, encodeModel(built.graph).model, { clipWidth: config.clip_out_dim, zDim: config.z_dim, numLayers: L });
     const n = 3;
