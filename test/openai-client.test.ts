@@ -44,7 +44,13 @@ describe('OpenAI SDK against the gateway (open mode)', () => {
     const seed = (first as unknown as { seed: number }).seed;
     expect(Number.isInteger(seed)).toBe(true);
     // `seed` is ours, not in the SDK's types; the SDK passes unknown body fields through.
-    const again: OpenAI.ImagesResponse = await openai.images.generate({ prompt: PROMPT, n: 2, size: SIZE, response_format: 'b64_json', seed } as OpenAI.ImageGenerateParamsNonStreaming);
+    const again: OpenAI.ImagesResponse = await openai.images.generate({
+      prompt: PROMPT,
+      n: 2,
+      size: SIZE,
+      response_format: 'b64_json',
+      seed,
+    } as OpenAI.ImageGenerateParamsNonStreaming);
     expect(again.data!.map((d) => Buffer.from(d.b64_json!, 'base64'))).toEqual(pngs);
   });
 
@@ -58,7 +64,7 @@ describe('OpenAI SDK against the gateway (open mode)', () => {
     expect(png.headers.get('content-type')).toBe('image/png');
   });
 
-  it("bad input reaches the SDK as a BadRequestError carrying our code and message", async () => {
+  it('bad input reaches the SDK as a BadRequestError carrying our code and message', async () => {
     const openai = client(gateway);
     const tooLong = Array.from({ length: 90 }, (_, i) => `word${i}`).join(' ');
     const error = await openai.images.generate({ prompt: tooLong, size: SIZE }).catch((e: unknown) => e);
@@ -73,6 +79,16 @@ describe('OpenAI SDK against the gateway (open mode)', () => {
     const wrongModel = await openai.images.generate({ prompt: PROMPT, model: 'dall-e-3', size: SIZE }).catch((e: unknown) => e);
     expect(wrongModel).toBeInstanceOf(OpenAI.BadRequestError);
     expect((wrongModel as Error).message).toMatch(/unknown model "dall-e-3"/);
+  });
+
+  it('models.list and models.retrieve: one model as the list has it; an unknown id is a NotFoundError', async () => {
+    const openai = client(gateway);
+    const listed = (await openai.models.list()).data;
+    const model = await openai.models.retrieve('aurora-tiny');
+    expect(model).toEqual(listed.find((m) => m.id === 'aurora-tiny'));
+    const missing = await openai.models.retrieve('dall-e-3').catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((missing as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('model_not_found');
   });
 });
 

@@ -49,7 +49,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   app.use('*', methodNotAllowed(app));
   // Keys, origin allowlists and auth mode, before any body or query is read; images stay public.
   app.use('/v1/images/generations', deps.access.guard('generate'));
-  for (const path of ['/v1/cache', '/v1/models', '/v1/gallery']) app.use(path, deps.access.guard('lookup'));
+  for (const path of ['/v1/cache', '/v1/models', '/v1/models/*', '/v1/gallery']) app.use(path, deps.access.guard('lookup'));
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',
     scheme: 'bearer',

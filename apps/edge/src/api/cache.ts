@@ -3,17 +3,21 @@ import { bytesToBase64 } from '../base64.ts';
 import { cacheKey } from '../cache/key.ts';
 import { EdgeError } from '../errors.ts';
 import { type EdgeApp, imageFields, type RouteContext } from './context.ts';
-import { cacheEntrySchema, cacheQuerySchema, errorSchema } from './schemas.ts';
+import { errorResponse, LOOKUP_AUTH_RESPONSES, LOOKUP_KEY_NOTE, OPTIONAL_KEY } from './responses.ts';
+import { cacheEntrySchema, cacheQuerySchema } from './schemas.ts';
 
 export const cacheRoute = createRoute({
   method: 'get',
   path: '/v1/cache',
   summary: 'Look one image up in the cache; never generates',
+  description: LOOKUP_KEY_NOTE,
+  security: OPTIONAL_KEY,
   request: { query: cacheQuerySchema },
   responses: {
     200: { description: 'The cached image', content: { 'application/json': { schema: cacheEntrySchema } } },
-    400: { description: 'A bad query parameter', content: { 'application/json': { schema: errorSchema } } },
-    404: { description: 'Not cached', content: { 'application/json': { schema: errorSchema } } },
+    400: errorResponse('A bad query parameter'),
+    ...LOOKUP_AUTH_RESPONSES,
+    404: errorResponse('not_cached'),
   },
 });
 

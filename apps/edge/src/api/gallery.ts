@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { EdgeError } from '../errors.ts';
 import { type EdgeApp, imageFields, type RouteContext } from './context.ts';
-import { errorSchema } from './schemas.ts';
+import { errorResponse, LOOKUP_AUTH_RESPONSES, LOOKUP_KEY_NOTE, OPTIONAL_KEY } from './responses.ts';
 
 export const MAX_GALLERY = 48;
 
@@ -33,14 +33,17 @@ const galleryRoute = createRoute({
   method: 'get',
   path: '/v1/gallery',
   summary: 'The most recently generated (cached) images, newest first',
+  description: LOOKUP_KEY_NOTE,
+  security: OPTIONAL_KEY,
   request: { query: galleryQuerySchema },
   responses: {
     200: {
       description: 'Recent cache entries',
       content: { 'application/json': { schema: z.object({ object: z.literal('list'), data: z.array(galleryItemSchema) }).openapi('Gallery') } },
     },
-    401: { description: 'keys mode without anonymous lookups: an API key is needed', content: { 'application/json': { schema: errorSchema } } },
-    404: { description: 'The gallery is turned off (GALLERY=false)', content: { 'application/json': { schema: errorSchema } } },
+    400: errorResponse('A bad query parameter'),
+    ...LOOKUP_AUTH_RESPONSES,
+    404: errorResponse('gallery_disabled: the gallery is turned off (GALLERY=false)'),
   },
 });
 

@@ -3,11 +3,10 @@ import { bodyLimit } from 'hono/body-limit';
 import { bytesToBase64 } from '../base64.ts';
 import { EdgeError } from '../errors.ts';
 import { defer, type EdgeApp, imageUrl, type RouteContext } from './context.ts';
-import { errorSchema, generateBodySchema, generateResponseSchema } from './schemas.ts';
+import { errorResponse, OPTIONAL_KEY } from './responses.ts';
+import { generateBodySchema, generateResponseSchema } from './schemas.ts';
 
-/** An API key, or none (open mode). */
-const OPTIONAL_KEY: Array<Record<string, string[]>> = [{ apiKey: [] }, {}];
-const error = (description: string) => ({ description, content: { 'application/json': { schema: errorSchema } } });
+const error = errorResponse;
 
 export const generationsRoute = createRoute({
   method: 'post',

@@ -1,14 +1,51 @@
-import { createRoute } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
+import { EdgeError } from '../errors.ts';
+import type { ModelEntry } from '../generate/models.ts';
 import { docsPage } from '../pages/docs.ts';
 import type { EdgeApp, RouteContext } from './context.ts';
-import { healthSchema, modelListSchema } from './schemas.ts';
+import { errorResponse, LOOKUP_AUTH_RESPONSES, LOOKUP_KEY_NOTE, OPTIONAL_KEY } from './responses.ts';
+import { healthSchema, modelListSchema, modelSchema } from './schemas.ts';
 
 const modelsRoute = createRoute({
   method: 'get',
   path: '/v1/models',
   summary: 'The models (bundles) this gateway serves',
-  responses: { 200: { description: 'Models; the first is the default', content: { 'application/json': { schema: modelListSchema } } } },
+  description: LOOKUP_KEY_NOTE,
+  security: OPTIONAL_KEY,
+  responses: {
+    200: { description: 'Models; the first is the default', content: { 'application/json': { schema: modelListSchema } } },
+    ...LOOKUP_AUTH_RESPONSES,
+  },
 });
+
+const modelRoute = createRoute({
+  method: 'get',
+  path: '/v1/models/{id}',
+  summary: 'One model (bundle) by id, as in the list (OpenAI SDKs: models.retrieve)',
+  description: LOOKUP_KEY_NOTE,
+  security: OPTIONAL_KEY,
+  request: { params: z.object({ id: z.string().min(1).max(200).openapi({ example: 'aurora-tiny' }) }) },
+  responses: {
+    200: { description: 'The model', content: { 'application/json': { schema: modelSchema } } },
+    ...LOOKUP_AUTH_RESPONSES,
+    404: errorResponse('model_not_found: no model with this id'),
+  },
+});
+
+/** A model as GET /v1/models lists it. */
+function modelOf(m: ModelEntry) {
+  return {
+    id: m.id,
+    object: 'model' as const,
+    version: m.manifest.version,
+    description: m.manifest.description,
+    trained: m.manifest.trained,
+    content_hash: m.contentHash,
+    size: m.size,
+    default_psi: m.manifest.sampling.defaultPsi,
+    parameters: m.manifest.parameters,
+  };
+}
 
 const healthRoute = createRoute({
   method: 'get',
@@ -40,25 +77,13 @@ function cacheHealth(deps: RouteContext['deps']) {
 }
 
 export function registerMeta(app: EdgeApp, { deps, service }: RouteContext): void {
-  app.openapi(modelsRoute, (c) =>
-    c.json(
-      {
-        object: 'list' as const,
-        data: deps.models.all.map((m) => ({
-          id: m.id,
-          object: 'model' as const,
-          version: m.manifest.version,
-          description: m.manifest.description,
-          trained: m.manifest.trained,
-          content_hash: m.contentHash,
-          size: m.size,
-          default_psi: m.manifest.sampling.defaultPsi,
-          parameters: m.manifest.parameters,
-        })),
-      },
-      200,
-    ),
-  );
+  app.openapi(modelsRoute, (c) => c.json({ object: 'list' as const, data: deps.models.all.map(modelOf) }, 200));
+  app.openapi(modelRoute, (c) => {
+    const { id } = c.req.valid('param');
+    const model = deps.models.all.find((m) => m.id === id);
+    if (!model) throw new EdgeError(404, 'model_not_found', `no model "${id}"; available: ${deps.models.all.map((m) => m.id).join(', ')}`, { field: 'id' });
+    return c.json(modelOf(model), 200);
+  });
 
   app.openapi(healthRoute, (c) =>
     c.json(

@@ -34,13 +34,24 @@ function constraints(s: Json): string {
   return parts.join(', ');
 }
 
-function fields(s: Json): string {
-  const props = s?.properties ?? {};
+/**
+ * The rows of an object schema's fields. An inline object (or array of them) has its own fields
+ * listed under it with dotted names (`error.code`, `data[].seed`): a reader must see what is
+ * inside, not just "object" (named schemas are linked instead).
+ */
+function fieldRows(s: Json, prefix = '', depth = 0): string[] {
   const required = new Set<string>(s?.required ?? []);
-  const rows = Object.entries<Json>(props).map(
-    ([name, p]) =>
-      `<tr><td><code>${esc(name)}</code>${required.has(name) ? ' <b>*</b>' : ''}</td><td>${typeLabel(p)}</td><td>${esc(p.description)} ${constraints(p)}</td></tr>`,
-  );
+  return Object.entries<Json>(s?.properties ?? {}).flatMap(([name, p]) => {
+    const row = `<tr><td><code>${esc(prefix + name)}</code>${required.has(name) ? ' <b>*</b>' : ''}</td><td>${typeLabel(p)}</td><td>${esc(p.description)} ${constraints(p)}</td></tr>`;
+    if (depth >= 4) return [row];
+    if (p?.properties && !p.$ref) return [row, ...fieldRows(p, `${prefix}${name}.`, depth + 1)];
+    if (p?.items?.properties && !p.items.$ref) return [row, ...fieldRows(p.items, `${prefix}${name}[].`, depth + 1)];
+    return [row];
+  });
+}
+
+function fields(s: Json): string {
+  const rows = fieldRows(s);
   return rows.length ? `<table><tr><th>field</th><th>type</th><th>about</th></tr>${rows.join('')}</table>` : `<p>${typeLabel(s)}</p>`;
 }
 
@@ -62,7 +73,7 @@ function operation(path: string, method: string, op: Json): string {
   );
   const id = `${method}-${path}`.replace(/[^\w-]+/g, '-');
   return `<section id="${esc(id)}"><h3><span class="m ${esc(method)}">${esc(method.toUpperCase())}</span> <code>${esc(path)}</code></h3>
-<p>${esc(op.summary)}</p>${op.description ? `<p>${esc(op.description)}</p>` : ''}${op.security ? '<p class="note">API key: <code>Authorization: Bearer ak_...</code> (required when AUTH_MODE=keys)</p>' : ''}
+<p>${esc(op.summary)}</p>${op.description ? `<p>${esc(op.description)}</p>` : ''}${op.security ? '<p class="note">API key: <code>Authorization: Bearer ak_...</code> (optional in open mode; see the description for keys mode)</p>' : ''}
 ${params.length ? `<h4>Parameters</h4><table><tr><th>name</th><th>in</th><th>type</th><th>about</th></tr>${params.join('')}</table>` : ''}${body}
 <h4>Responses</h4><table><tr><th>status</th><th>meaning</th><th>body</th></tr>${responses.join('')}</table></section>`;
 }
