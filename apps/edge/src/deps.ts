@@ -5,6 +5,7 @@ import type { ModelRegistry } from './generate/models.ts';
 import type { RoutingConfig } from './generate/service.ts';
 import type { GatewayMetrics } from './observe/gateway-metrics.ts';
 import type { RequestLogEntry } from './observe/request-log.ts';
+import type { DemoModel } from './pages/demo.ts';
 import type { RunnerPool } from './runners/pool.ts';
 
 /** Everything the app needs, supplied by a runtime entry (node.ts, worker.ts) or a test. */
@@ -22,7 +23,7 @@ export interface AppDeps {
   /** A label for /healthz ("node", "workerd"); handlers never branch on it. */
   readonly runtime: string;
   /** The demo page at /. */
-  readonly demoPage: () => string;
+  readonly demoPage: (models: readonly DemoModel[]) => string;
   /** API keys, origin allowlists, auth mode and rate limits. */
   readonly access: AccessControl;
   /** Recent cache entries for GET /v1/gallery (null: the gallery is off). */

@@ -3,6 +3,7 @@ import { EdgeError } from '../errors.ts';
 import type { ModelEntry } from '../generate/models.ts';
 import { docsPage } from '../pages/docs.ts';
 import type { EdgeApp, RouteContext } from './context.ts';
+import { registerFavicon } from './favicon.ts';
 import { errorResponse, LOOKUP_AUTH_RESPONSES, LOOKUP_KEY_NOTE, OPTIONAL_KEY } from './responses.ts';
 import { healthSchema, modelListSchema, modelSchema } from './schemas.ts';
 
@@ -112,5 +113,9 @@ export function registerMeta(app: EdgeApp, { deps, service }: RouteContext): voi
   // Rendered here from the same document (nothing loads from a CDN); built on first request, once every route is registered.
   let docs: string | null = null;
   app.get('/docs', (c) => c.html((docs ??= docsPage(app.getOpenAPI31Document(docConfig))), 200, PAGE_HEADERS));
-  app.get('/', (c) => c.html(deps.demoPage(), 200, PAGE_HEADERS));
+  // The demo page says what the default model is from its manifest (trained or not); built once.
+  let demo: string | null = null;
+  const models = () => deps.models.all.map((m) => ({ id: m.id, trained: m.manifest.trained, description: m.manifest.description }));
+  app.get('/', (c) => c.html((demo ??= deps.demoPage(models())), 200, PAGE_HEADERS));
+  registerFavicon(app);
 }

@@ -4,13 +4,36 @@
  * (GET /v1/gallery) and a copy-paste <aurora-image> snippet for the current settings. One
  * self-contained document: no framework, nothing loaded from anywhere but this gateway.
  */
-export function demoPage(): string {
+/** What the page says about the models, from their manifests (rendered by the server: keys mode needs no key for it). */
+export interface DemoModel {
+  readonly id: string;
+  readonly trained: boolean;
+  readonly description: string;
+}
+
+const html = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/**
+ * A note on the default model, driven by its manifest's `trained` flag: a person must know that an
+ * untrained model's pictures are noise-like patterns, not a bad rendering of their prompt.
+ */
+function modelNote(models: readonly DemoModel[]): string {
+  const m = models[0];
+  if (!m) return '';
+  if (!m.trained) {
+    return `<p id="model-note" class="note warn">The model <code>${html(m.id)}</code> is <b>untrained</b> (random weights, its manifest says <code>trained: false</code>): the images are patterns that depend on the prompt, seed and ψ, not pictures of the prompt. This page shows the serving pipeline, not the model's quality.</p>`;
+  }
+  return `<p id="model-note" class="note">Model <code>${html(m.id)}</code>: ${html(m.description)}</p>`;
+}
+
+export function demoPage(models: readonly DemoModel[] = []): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Aurora Edge</title>
+<link rel="icon" href="/favicon.ico">
 <style>
   body { font: 16px/1.45 system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
   form { display: grid; grid-template-columns: 7rem 1fr; gap: .5rem .75rem; align-items: center; }
@@ -24,6 +47,11 @@ export function demoPage(): string {
   figure { margin: 0; width: 136px; font-size: 12px; color: #555; }
   figure img { width: 128px; height: 128px; image-rendering: pixelated; border: 1px solid #ccc; display: block; background: #f4f4f4; }
   figure figcaption { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+  /* A result's caption is its facts (seed, route, cached): one per line, never cut off. */
+  #results figure figcaption { white-space: normal; overflow: visible; overflow-wrap: anywhere; }
+  #results figure figcaption span { display: block; }
+  .note { background: #f4f6fb; border-left: 3px solid #8aa4d6; padding: .4rem .6rem; }
+  .note.warn { background: #fff8e1; border-left-color: #e0a800; }
   #gallery figure { cursor: pointer; }
   figure aurora-image { width: 128px; border: 1px solid #ccc; }
   figure aurora-image::part(image) { image-rendering: pixelated; }
@@ -33,6 +61,7 @@ export function demoPage(): string {
 <body>
 <h1>Aurora Edge</h1>
 <p>Text to a 64x64 image in one forward pass of the Aurora GAN. <a href="/docs">API docs</a> · <a href="/openapi.json">OpenAPI</a></p>
+${modelNote(models)}
 <form id="f">
   <label for="prompt">Prompt</label>
   <input id="prompt" name="prompt" type="text" value="a red apple on a wooden table" maxlength="1000" required>
@@ -59,7 +88,7 @@ export function demoPage(): string {
 <button id="copy" type="button">Copy</button> <span id="copied" class="hint"></span>
 
 <h2>Recent</h2>
-<div id="gallery" class="grid"><span class="hint">nothing cached yet</span></div>
+<div id="gallery" class="grid"><span class="hint">loading…</span></div>
 
 <script type="module">
 const $ = (id) => document.getElementById(id);
@@ -82,14 +111,18 @@ const describe = async (res) => {
   const retry = res.headers.get('retry-after');
   return res.status + ' · ' + e.code + ': ' + e.message + (retry ? ' (try again in ' + retry + ' s)' : '');
 };
+// caption: a string, or lines (one block each).
 const figure = (src, caption, title) => {
   const fig = document.createElement('figure');
   const img = Object.assign(document.createElement('img'), { src, alt: title, title, width: 128, height: 128 });
   const cap = document.createElement('figcaption');
-  cap.textContent = caption;
+  if (Array.isArray(caption)) cap.append(...caption.map((line) => Object.assign(document.createElement('span'), { textContent: line })));
+  else cap.textContent = caption;
   fig.append(img, cap);
   return fig;
 };
+// An error replaces what the last request showed: old images under a new error read as its result.
+const fail = (text) => { $('results').replaceChildren(); say(text, true); };
 const attr = (s) => String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
 function snippet() {
@@ -104,11 +137,15 @@ function snippet() {
   $('snippet').textContent = '<script type="module" src="' + location.origin + '/embed.js"></' + 'script>\\n<aurora-image ' + attrs.join(' ') + '></aurora-image>';
 }
 
+const galleryNote = (text) => $('gallery').replaceChildren(Object.assign(document.createElement('span'), { className: 'hint', textContent: text }));
 async function gallery() {
-  const res = await fetch('/v1/gallery?limit=12', { headers: headers(false) });
-  if (!res.ok) return;
+  let res;
+  try { res = await fetch('/v1/gallery?limit=12', { headers: headers(false) }); }
+  catch (error) { return galleryNote('could not load recent images: ' + error.message); }
+  if (res.status === 401) return galleryNote('Recent images need an API key on this gateway (AUTH_MODE=keys): enter one above. ' + await describe(res));
+  if (!res.ok) return galleryNote('Recent images are not available: ' + await describe(res));
   const { data } = await res.json();
-  if (data.length === 0) return;
+  if (data.length === 0) return galleryNote('nothing cached yet');
   $('gallery').replaceChildren(...data.map((item) => {
     const fig = figure(item.url, item.prompt, item.prompt + ' (seed ' + item.seed + ', ψ ' + item.truncation_psi + ')');
     fig.addEventListener('click', () => {
@@ -154,7 +191,7 @@ async function generateHere(body, backend) {
   $('results').replaceChildren(...figures);
   const done = await Promise.all(loads);
   const d = done[0];
-  if (d.error) return say((d.error.status ? d.error.status + ' · ' : '') + d.error.code + ': ' + d.error.message, true);
+  if (d.error) return fail((d.error.status ? d.error.status + ' · ' : '') + d.error.code + ': ' + d.error.message);
   lastSeed = d.seed;
   const where = d.local
     ? 'in this browser · ' + d.backend + (d.adapter ? ' (' + d.adapter + ')' : '') + (d.backendFallback ? ' (no WebGPU: ' + d.backendFallback + ')' : '')
@@ -173,7 +210,7 @@ form.addEventListener('submit', async (event) => {
     say('generating in this browser…');
     $('generate').disabled = true;
     try { return await generateHere(body, $('where').value === 'local-wasm' ? 'wasm' : undefined); }
-    catch (error) { return say('could not load the embed script: ' + error.message, true); }
+    catch (error) { return fail('could not load the embed script: ' + error.message); }
     finally { $('generate').disabled = false; }
   }
   say('generating…');
@@ -181,24 +218,25 @@ form.addEventListener('submit', async (event) => {
   const started = performance.now();
   try {
     const res = await fetch('/v1/images/generations', { method: 'POST', headers: headers(true), body: JSON.stringify(body) });
-    if (!res.ok) return say(await describe(res), true);
+    if (!res.ok) return fail(await describe(res));
     const json = await res.json();
     lastSeed = json.seed;
     const left = res.headers.get('ratelimit-remaining');
     say('route ' + res.headers.get('x-aurora-route') + ' · seed ' + json.seed + ' · ψ ' + json.truncation_psi + ' · ' + Math.round(performance.now() - started) + ' ms' +
       (left !== null ? ' · ' + left + ' generations left this minute' : ''));
     $('results').replaceChildren(...json.data.map((img) =>
-      figure(img.url, 'seed ' + img.seed + ' · ' + img.route + (img.cached ? ' · cached' : ' · new'), body.prompt + ' (seed ' + img.seed + ')')));
+      figure(img.url, ['seed ' + img.seed + ' · ', img.route + ' · ' + (img.cached ? 'cached' : 'new')], body.prompt + ' (seed ' + img.seed + ')')));
     snippet();
     gallery();
   } catch (error) {
-    say('network error: ' + error.message, true);
+    fail('network error: ' + error.message);
   } finally {
     $('generate').disabled = false;
   }
 });
 $('psi').addEventListener('input', () => { $('psi-value').textContent = $('psi').value; snippet(); });
 for (const id of ['prompt', 'seed', 'key', 'where']) $(id).addEventListener('input', snippet);
+$('key').addEventListener('change', gallery);
 $('copy').addEventListener('click', async () => {
   try { await navigator.clipboard.writeText($('snippet').textContent); $('copied').textContent = 'copied'; }
   catch { getSelection().selectAllChildren($('snippet')); $('copied').textContent = 'selected: press Ctrl+C'; }
