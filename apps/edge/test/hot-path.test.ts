@@ -88,7 +88,9 @@ describe('POST /v1/images/generations: repeated cache hits', () => {
     for (let i = 0; i < 3; i++) {
       const res = await t.post(body);
       expect(res.headers.get('x-aurora-route')).toBe('cache');
-      answers.push({ text: (await res.text()).replace(/"created":\d+/, '"created":0'), headers: [...res.headers] });
+      // Every answer has its own request id; everything else is alike.
+      expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      answers.push({ text: (await res.text()).replace(/"created":\d+/, '"created":0'), headers: [...res.headers].filter(([k]) => k !== 'x-request-id') });
     }
     expect(answers[1]).toEqual(answers[0]);
     expect(answers[2]).toEqual(answers[0]);
@@ -105,7 +107,7 @@ describe('POST /v1/images/generations: repeated cache hits', () => {
     for (let i = 0; i < 3; i++) {
       const res = await t.post({ prompt, seed: 1 });
       expect(res.status).toBe(400);
-      bodies.push(await res.text());
+      bodies.push((await res.text()).replace(/"request_id":"[^"]+"/, '"request_id":"-"'));
     }
     expect(new Set(bodies).size).toBe(1);
     expect(JSON.parse(bodies[0]).error.field).toBe('prompt');
