@@ -116,13 +116,9 @@ export const errorSchema = z
       field: z.string().optional().openapi({ description: 'The request field at fault, when one is.' }),
       type: z.string().openapi({ description: 'OpenAI-style class: invalid_request_error, authentication_error, rate_limit_error or server_error.' }),
       param: z.string().nullable().openapi({ description: 'OpenAI-style copy of field (null when none).' }),
-      request_id: z
-        .string()
-        .optional()
-        .openapi({
-          description:
-            "This request's id, also its x-request-id header: the server log's line for it holds the details (5xx messages name no internal address).",
-        }),
+      request_id: z.string().optional().openapi({
+        description: "This request's id, also its x-request-id header: the server log's line for it holds the details (5xx messages name no internal address).",
+      }),
     }),
   })
   .openapi('Error');
