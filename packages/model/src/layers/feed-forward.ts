@@ -24,10 +24,10 @@ export interface FeedForwardOptions {
    *  - 'sparse' (default) gathers each expert's tokens (NonZero) and runs the expert on them only.
    *    Data-dependent shapes: a GPU provider without NonZero runs those nodes on the CPU.
    *  - 'dense' runs every expert on every token and selects (E times the FLOPs).
-   *  - 'grouped' sorts each sample's tokens by expert into fixed-size blocks (each expert's group
-   *    padded to a whole block) and runs every block through its expert's weights with one batched
-   *    MatMul: ~2x the routed FLOPs, every shape fixed by the batch size alone, so a GPU runs it
-   *    without leaving the device (groupedFeedForward).
+   *  - 'grouped' sorts the batch's tokens by expert into fixed-size blocks (each expert's group
+   *    padded to whole blocks) and runs every block through its expert's weights with one batched
+   *    MatMul: up to 2x the routed FLOPs at batch 1, ~1x at large batches, every shape fixed by
+   *    the batch size alone, so a GPU runs it without leaving the device (groupedExperts).
    */
   readonly moe?: MoeMode;
 }
@@ -103,59 +103,58 @@ function choiceAsFloat(b: Builder, choice: string, E: number): string {
 }
 
 /**
- * Tokens per block for the grouped MoE: about T / (2E), a power of two in [8, 256]. Each expert's
- * group is padded to whole blocks, so a sample holds at most T + E * (B - 1) rows: ~1.5-2x the
- * routed work, in ~3E blocks whose weights are gathered.
+ * Tokens per block for the grouped MoE: T / E (the tokens an expert gets when routing is even), a
+ * power of two in [8, 256] and at most T. The buffer holds every token plus E blocks of padding,
+ * so a batch of N runs N * T + E * B rows (2x the routed work at batch 1, ~1x at large batches) in
+ * N * T / B + E blocks, each gathering one expert's weights.
  */
 export function groupBlockSize(tokens: number, experts: number): number {
-  const target = tokens / (2 * experts);
-  return Math.min(256, Math.max(8, 2 ** Math.floor(Math.log2(Math.max(1, target)))));
+  const target = 2 ** Math.floor(Math.log2(Math.max(1, tokens / experts)));
+  return Math.min(tokens, 256, Math.max(8, target));
 }
 
 /**
- * The grouped MoE (see FeedForwardOptions.moe). Per sample, with every shape fixed by N:
- *   onehot [N,T,E] of the choice; rank of each token in its expert's group (CumSum over T);
+ * The grouped MoE (see FeedForwardOptions.moe), over the whole batch, every shape fixed by N:
+ *   onehot [N*T, E] of the choice; each token's rank in its expert's group (CumSum over tokens);
  *   groups padded to whole blocks of B, laid out in expert order (CumSum over E);
- *   slot = group start + rank; the tokens are scattered to their slots in [N * S, C];
- *   block j of a sample belongs to the expert whose padded group covers it;
+ *   slot = group start + rank; the tokens are scattered to their slots in a buffer of
+ *   N*T + E*B rows (the padding can never need more), read as N*T/B + E blocks;
+ *   block j belongs to the expert whose padded group covers it;
  *   each block runs through its expert's stacked weights (Gather by block, batched MatMul);
  *   every token reads its row back from its slot.
  * Index arithmetic is float (exact: every value is an integer below 2^24) and cast to int64 only
  * where an index is consumed, because GPU providers lack int64 elementwise kernels. Padding rows
- * hold stale values and are never read. A sample's blocks depend on that sample alone, so a batch
- * never changes an image.
+ * are never read. A token's output row depends on its own row and its expert only (each row of a
+ * block's MatMul is its own dot products), so a batch never changes an image.
  */
 function groupedExperts(b: Builder, x: string, choice: string, o: FeedForwardOptions): string {
   const { channels: C, numExperts: E, height: H, width: W } = o;
   const T = H * W;
   const B = groupBlockSize(T, E);
-  const blocks = Math.ceil((T + E * (B - 1)) / B); // per sample
-  const S = blocks * B;
   const g = b.child('grouped');
 
-  const experts = b.f32(Array.from({ length: E }, (_, e) => e), [1, 1, E]);
-  const onehot = g.op('Cast', [g.op('Equal', [choice, experts])], { to: attr.int(1) }); // [N, T, E]
-  const rank = g.sub(g.reduceSum(g.mul(g.op('CumSum', [onehot, g.i64(1)]), onehot), [2]), g.f32(1)); // [N, T, 1]
-  const counts = g.reduceSum(onehot, [1]); // [N, 1, E]
+  const flat = g.reshape(x, [-1, C]); // [N*T, C]
+  const experts = b.f32(Array.from({ length: E }, (_, e) => e), [1, E]);
+  const onehot = g.op('Cast', [g.op('Equal', [g.reshape(choice, [-1, 1]), experts])], { to: attr.int(1) }); // [N*T, E]
+  const rank = g.sub(g.reduceSum(g.mul(g.op('CumSum', [onehot, g.i64(0)]), onehot), [1]), g.f32(1)); // [N*T, 1]
+  const counts = g.reduceSum(onehot, [0]); // [1, E]
   const padded = g.mul(g.op('Ceil', [g.scale(counts, 1 / B)]), g.f32(B)); // B is a power of two: exact
-  const ends = g.op('CumSum', [padded, g.i64(2)]); // [N, 1, E]
+  const ends = g.op('CumSum', [padded, g.i64(1)]); // [1, E]
   const starts = g.sub(ends, padded);
-  const local = g.add(g.reduceSum(g.mul(onehot, starts), [2]), rank); // [N, T, 1]
-  // The sample's own region of the block buffer: n * S, n from a CumSum over ones of the batch.
-  const ones = g.add(g.reduceSum(g.scale(counts, 0), [2]), g.f32(1)); // [N, 1, 1]
-  const sample = g.sub(g.op('CumSum', [ones, g.i64(0)]), g.f32(1));
-  const slot = g.add(local, g.scale(sample, S)); // [N, T, 1]
-  const slotIndex = g.op('Cast', [g.reshape(slot, [-1, 1])], { to: attr.int(7) }); // [N*T, 1]
+  const slot = g.add(g.reduceSum(g.mul(onehot, starts), [1]), rank); // [N*T, 1]
+  const slotIndex = g.op('Cast', [slot], { to: attr.int(7) }); // [N*T, 1]
 
-  // The buffer's initial rows are x's, padded to S rows per sample: only its shape matters.
-  const buffer0 = g.reshape(g.op('Pad', [x, g.i64([0, 0, 0, 0, S - T, 0])]), [-1, C]); // [N*S, C]
-  const buffer = g.op('ScatterND', [buffer0, slotIndex, g.reshape(x, [-1, C])]);
-  const tokens = g.reshape(buffer, [-1, B, C]); // [N*blocks, B, C]
+  // Every token, then E blocks of zeros (an Expand of a scalar: no initializer, no shape arithmetic).
+  const zeros = g.op('Expand', [g.f32(0, [1, 1]), g.i64([E * B, C])]);
+  const buffer = g.op('ScatterND', [g.concat([flat, zeros], 0), slotIndex, flat]); // [N*T + E*B, C]
+  const tokens = g.reshape(buffer, [-1, B, C]); // [blocks, B, C]
 
-  const blockStart = b.f32(Array.from({ length: blocks }, (_, j) => j * B), [1, blocks, 1]);
-  const passed = g.reduceSum(g.op('Cast', [g.op('LessOrEqual', [ends, blockStart])], { to: attr.int(1) }), [2]); // [N, blocks, 1]
+  // Block j starts at row j*B: j from a CumSum over ones shaped like the blocks.
+  const ones = g.add(g.scale(g.slice(tokens, [0, 0], [1, 1], [1, 2]), 0), g.f32(1)); // [blocks, 1, 1]
+  const blockStart = g.reshape(g.scale(g.sub(g.op('CumSum', [ones, g.i64(0)]), g.f32(1)), B), [-1, 1]); // [blocks, 1]
+  const passed = g.reduceSum(g.op('Cast', [g.op('LessOrEqual', [ends, blockStart])], { to: attr.int(1) }), [1]); // [blocks, 1]
   // Blocks past the last group are padding: any expert will do.
-  const owner = g.op('Cast', [g.reshape(g.op('Min', [passed, g.f32(E - 1)]), [-1])], { to: attr.int(7) }); // [N*blocks]
+  const owner = g.op('Cast', [g.reshape(g.op('Min', [passed, g.f32(E - 1)]), [-1])], { to: attr.int(7) }); // [blocks]
 
   const hidden = C * o.mlpRatio;
   const lin = { useWscale: o.useWscale, wscaleGain: o.wscaleGain, lrMul: o.lrMul, addBias: true, initBias: 0 };
@@ -181,7 +180,8 @@ function groupedExperts(b: Builder, x: string, choice: string, o: FeedForwardOpt
     const [value, gate] = g.chunk(linear(tokens, 'first'), 2, inWidth, -1);
     h = g.mul(value, gelu(g, gate));
   }
-  const out = g.reshape(linear(h, 'second'), [-1, C]); // [N*S, C]
+  const out = g.reshape(linear(h, 'second'), [-1, C]); // [N*T + E*B, C]
+  // Reshaped as a float, then cast: GPU providers have no int64 Reshape.
   const back = g.op('Gather', [out, g.op('Cast', [g.reshape(slot, [-1])], { to: attr.int(7) })], { axis: attr.int(0) }); // [N*T, C]
   return g.reshape(back, [-1, T, C]);
 }
