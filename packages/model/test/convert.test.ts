@@ -100,6 +100,35 @@ describe.skipIf(!HAS_REFERENCE)('aurora convert', () => {
     });
   }
 
+  it('records a trained bundle\'s run, its eval figures and the world\'s prompts in the manifest', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-convert-'));
+    const run = { command: 'training/train.py --out runs/x --seed 3', commit: 'abc123', args: { seed: 3 }, steps: 12, images: 768, wall_seconds: 4.5, device: 'NVIDIA H200', torch: '2.11.0' };
+    const report = { colour_acc: 0.5, shape_acc: 0.25, heldout_acc: 0.125, diversity: 0.4, seeds: 8, seed_start: 1000000, psi: 0.7 };
+    fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(run));
+    fs.writeFileSync(path.join(dir, 'eval.json'), JSON.stringify(report));
+    const base = ['convert', '--checkpoint', path.join(fixture, 'generator.pth'), '--clip', path.join(fixture, 'clip_text.pth'), '--vocab', vocab];
+    const opts = ['--config', path.join(fixture, 'config.json'), '--clip-heads', '4'];
+    const out = path.join(dir, 'bundle');
+    const r = await aurora(...base, ...opts, '--training', path.join(dir, 'run.json'), '--eval', path.join(dir, 'eval.json'), '--world-prompts', '--description', 'trained here', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    const m = readBundleDir(out).manifest;
+    expect(m.description).toBe('trained here');
+    expect(m.training).toEqual({
+      command: 'python3 training/train.py --out runs/x --seed 3', commit: 'abc123', seed: 3, steps: 12, images: 768, wallSeconds: 4.5, machine: 'NVIDIA H200', framework: 'torch 2.11.0',
+      eval: { colour_acc: 0.5, shape_acc: 0.25, heldout_acc: 0.125, diversity: 0.4, seeds: '8 seeds from 1000000, psi 0.7' },
+    });
+    expect(m.prompts?.vocabulary.colours).toContain('red');
+    expect(m.prompts?.vocabulary.shapes).toEqual(['circle', 'square', 'triangle']);
+    expect(m.prompts?.examples).toContain('a red circle');
+
+    // A run record without its fields is a usage error naming the flag and the field; nothing is written.
+    fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ ...run, steps: 'many' }));
+    const bad = await aurora(...base, ...opts, '--training', path.join(dir, 'bad.json'), '--out', path.join(dir, 'bad'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('aurora: --training: "steps" is missing or of the wrong type');
+    expect(fs.existsSync(path.join(dir, 'bad'))).toBe(false);
+  });
+
   it('names what is wrong with a checkpoint that does not fit the config', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-convert-'));
     const clip = path.join(fixture, 'clip_text.pth');

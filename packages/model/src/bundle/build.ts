@@ -19,6 +19,10 @@ export interface BundleSpec {
   readonly sampling?: { readonly centerCount: number; readonly defaultPsi: number };
   /** Keep weights beside the graphs (default): needed past 2 GB, and it halves wasm heap use. */
   readonly externalData?: boolean;
+  /** A trained bundle's run record and eval figures (manifest `training`). */
+  readonly training?: BundleManifest['training'];
+  /** What a trained model can draw (manifest `prompts`). */
+  readonly prompts?: BundleManifest['prompts'];
 }
 
 /** Files as chunk lists: a file over 4 GB cannot be one buffer. */
@@ -77,6 +81,8 @@ export function buildBundle(spec: BundleSpec): BuiltBundle {
     textEncoder: { graph: 'text-encoder.onnx', externalData: textData, parameters: textParams, config: spec.textEncoder.config },
     tokenizer: { type: 'clip-bpe', vocab: VOCAB_FILE, mergeCount: spec.vocab.mergeCount, contextLength: spec.textEncoder.config.contextLength },
     sampling: spec.sampling ?? DEFAULT_SAMPLING,
+    ...(spec.training ? { training: spec.training } : {}),
+    ...(spec.prompts ? { prompts: spec.prompts } : {}),
     files: Object.fromEntries(
       [...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, chunks]) => [name, { sha256: sha256Hex(chunks), bytes: chunks.reduce((n, c) => n + c.byteLength, 0) }]),
     ),

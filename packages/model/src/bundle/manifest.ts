@@ -15,6 +15,33 @@ const graphSchema = z.object({
   parameters: z.number().int().nonnegative(),
 });
 
+const evalFiguresSchema = z.object({
+  colour_acc: z.number(),
+  shape_acc: z.number(),
+  heldout_acc: z.number(),
+  diversity: z.number().nullable(),
+  /** Which latent seeds and psi the figures were measured on (never the seeds a checkpoint was picked with). */
+  seeds: z.string(),
+});
+
+const trainingSchema = z.object({
+  command: z.string(),
+  commit: z.string(),
+  seed: z.number().int(),
+  steps: z.number().int().nonnegative(),
+  images: z.number().int().nonnegative(),
+  wallSeconds: z.number().nonnegative(),
+  machine: z.string(),
+  framework: z.string(),
+  eval: evalFiguresSchema.optional(),
+  notes: z.string().optional(),
+});
+
+const promptsSchema = z.object({
+  vocabulary: z.record(z.string(), z.array(z.string())),
+  examples: z.array(z.string()),
+});
+
 export const bundleManifestSchema = z.object({
   format: z.literal(BUNDLE_FORMAT),
   formatVersion: z.literal(BUNDLE_FORMAT_VERSION),
@@ -50,6 +77,10 @@ export const bundleManifestSchema = z.object({
     defaultPsi: z.number().min(0).max(1),
   }),
   files: z.record(fileName, z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() })),
+  /** How a trained bundle was made, so it can be reproduced: the trainer's run record and measured eval. */
+  training: trainingSchema.optional(),
+  /** What a trained model can draw: the words it knows by kind, and prompts to try (demo, /v1/models). */
+  prompts: promptsSchema.optional(),
 });
 
 export type BundleManifest = z.output<typeof bundleManifestSchema>;

@@ -13,9 +13,11 @@ import { checkStateDict } from '../weights/check.ts';
 import { CLIP_MERGE_COUNT } from '../tokenizer/vocab.ts';
 import { toFloat32 } from '../weights/index.ts';
 import { UsageError } from './errors.ts';
+import { trainingRecord } from './training-record.ts';
+import { worldPrompts } from '../world/prompts.ts';
 
 const USAGE =
-  'usage: aurora convert --checkpoint aurora_v1.pth --clip ViT-L-14.pt --vocab bpe_simple_vocab_16e6.txt.gz --out <dir> [--config aurora-v1|<g_config.json>] [--id aurora-v1] [--clip-heads 12]';
+  'usage: aurora convert --checkpoint aurora_v1.pth --clip ViT-L-14.pt --vocab bpe_simple_vocab_16e6.txt.gz --out <dir> [--config aurora-v1|<g_config.json>] [--id aurora-v1] [--clip-heads 12]\n    [--training run.json] [--eval eval.json] [--world-prompts] [--description text]   (a bundle trained by training/train.py)';
 
 function requireFile(flag: string, file: string | undefined): string {
   if (!file) throw new UsageError(`missing --${flag}\n${USAGE}`);
@@ -48,6 +50,10 @@ export async function convertCommand(args: string[]): Promise<number> {
       version: { type: 'string', default: '1.0.0' },
       'clip-heads': { type: 'string' },
       'merge-count': { type: 'string' },
+      description: { type: 'string' },
+      training: { type: 'string' },
+      eval: { type: 'string' },
+      'world-prompts': { type: 'boolean', default: false },
     },
   });
   const checkpoint = requireFile('checkpoint', values.checkpoint);
@@ -60,6 +66,9 @@ export async function convertCommand(args: string[]): Promise<number> {
   const config = loadConfig(values.config);
   const id = values.id ?? (values.config in GENERATOR_PRESETS ? values.config : 'aurora-custom');
 
+  // The run record is checked before the (possibly gigabytes of) weights are read.
+  const training = values.training ? trainingRecord(requireFile('training', values.training), values.eval && requireFile('eval', values.eval)) : undefined;
+  if (values.eval && !values.training) throw new UsageError('--eval records figures of a trained run: give --training too');
   console.error(`reading ${checkpoint} ...`);
   const generatorWeights = new Map([...readWeightsFile(checkpoint, 'generator')].map(([k, t]) => [k, toFloat32(t)]));
   // Check the checkpoint against the config before anything else, so a wrong file is named as such.
@@ -74,11 +83,13 @@ export async function convertCommand(args: string[]): Promise<number> {
   const bundle = buildBundle({
     id,
     version: values.version,
-    description: `converted from ${checkpoint.split('/').at(-1)} and ${clip.split('/').at(-1)}`,
+    description: values.description ?? `converted from ${checkpoint.split('/').at(-1)} and ${clip.split('/').at(-1)}`,
     trained: true,
     generator: { config, provider: checkpointProvider(generatorWeights) },
     textEncoder: { config: clipConfig, provider: clipTextCheckpointProvider(clipWeights) },
     vocab: { bytes: new Uint8Array(fs.readFileSync(vocab)), mergeCount },
+    training,
+    prompts: values['world-prompts'] ? worldPrompts() : undefined,
   });
   writeBundleDir(bundle, values.out);
   console.log(`wrote ${id} (${bundle.manifest.parameters.toLocaleString('en')} parameters) to ${values.out}`);

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { BundleManifest } from '../bundle/manifest.ts';
 import { attentionResolutions } from '../config/generator-config.ts';
 import { verifyBundleDir } from '../node/bundle-dir.ts';
 import { resolveBundle } from './bundle-arg.ts';
@@ -28,10 +29,29 @@ export async function inspectCommand(args: string[]): Promise<number> {
     `  generator      ${m.generator.numLayers} layers, z ${g.z_dim}, w ${g.w_dim}, experts ${JSON.stringify(g.num_experts)}, mtm ${g.mtm}, attention at ${attentionResolutions(g).join('/') || 'none'}`,
     `  text encoder   width ${m.textEncoder.config.width}, ${m.textEncoder.config.layers} layers, ${m.textEncoder.config.heads} heads, vocab ${m.textEncoder.config.vocabSize}`,
     `  sampling       default psi ${m.sampling.defaultPsi}, text-conditional centre of ${m.sampling.centerCount} latents`,
+    ...trainingLines(m),
+    m.prompts && `  try            ${m.prompts.examples.map((p) => `"${p}"`).join(', ')}`,
     '  files',
     ...Object.entries(m.files).map(([name, f]) => `    ${name.padEnd(26)} ${mb(f.bytes).padStart(12)}  sha256 ${f.sha256.slice(0, 16)}…`),
     values.verify ? '  all files match their sha256' : '',
   ];
   console.log(lines.filter(Boolean).join('\n'));
   return 0;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+
+/** How a trained bundle was made and what its eval measured (manifest `training`). */
+function trainingLines(m: BundleManifest): string[] {
+  const t = m.training;
+  if (!t) return [];
+  const lines = [
+    `  trained        ${t.steps.toLocaleString('en')} steps, ${t.images.toLocaleString('en')} images, ${t.wallSeconds.toFixed(0)} s on ${t.machine} (${t.framework}), seed ${t.seed}, commit ${t.commit.slice(0, 12)}`,
+    `  command        ${t.command}`,
+  ];
+  if (t.eval) {
+    const diversity = t.eval.diversity === null ? 'n/a' : t.eval.diversity.toFixed(2);
+    lines.push(`  eval           colour ${pct(t.eval.colour_acc)}, shape ${pct(t.eval.shape_acc)}, held-out pairs ${pct(t.eval.heldout_acc)}, diversity ${diversity} (${t.eval.seeds})`);
+  }
+  return lines;
 }
