@@ -1,7 +1,7 @@
 /**
  * The eval part of `npm run bench`: `aurora eval` (every "a {colour} {shape}" prompt x seeds
  * through the serving pipeline, read back by the world's analysers) on the trained aurora-shapes
- * bundle: BENCH_EVAL_BUNDLE, else bundles/aurora-shapes when it exists; skipped with a message
+ * bundle: BENCH_EVAL_BUNDLE, else the committed models/aurora-shapes; skipped with a message
  * otherwise (a random bundle would only measure chance). BENCH_EVAL_SEEDS sets seeds per prompt
  * (default 8, as `aurora eval`).
  */
@@ -15,12 +15,20 @@ import { loadOrtNode } from '../packages/model/src/node/ort-node.ts';
 import { AuroraPipeline } from '../packages/model/src/pipeline/pipeline.ts';
 import type { Results } from './report.ts';
 
+/** Held-out seeds: colour >= 90%, shape >= 80%, held-out pairs >= 70%, and real diversity across seeds. */
+export const DEFAULT_MODEL_BAR: Readonly<Record<string, number>> = {
+  'eval.colour_acc': 0.9,
+  'eval.shape_acc': 0.8,
+  'eval.heldout_acc': 0.7,
+  'eval.diversity': 0.2,
+};
+
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export async function runEvalBench(): Promise<Results> {
-  const dir = process.env.BENCH_EVAL_BUNDLE ?? path.join(REPO, 'bundles/aurora-shapes');
+  const dir = process.env.BENCH_EVAL_BUNDLE ?? path.join(REPO, 'models/aurora-shapes');
   if (!fs.existsSync(path.join(dir, 'manifest.json'))) {
-    console.log(`eval: skipped, no bundle at ${path.relative(process.cwd(), dir) || dir} (set BENCH_EVAL_BUNDLE or build bundles/aurora-shapes)`);
+    console.log(`eval: skipped, no bundle at ${path.relative(process.cwd(), dir) || dir} (set BENCH_EVAL_BUNDLE to a trained bundle)`);
     return {};
   }
   const seeds = Number(process.env.BENCH_EVAL_SEEDS ?? 8);
@@ -39,5 +47,9 @@ export async function runEvalBench(): Promise<Results> {
     'eval.seconds': seconds,
   };
   if (report.diversity !== null) results['eval.diversity'] = report.diversity;
+  // The bar a trained bundle must clear to become the default model (issue 12), checked here, not in a timed test.
+  const misses = Object.entries(DEFAULT_MODEL_BAR).filter(([key, min]) => !(typeof results[key] === 'number' && results[key] >= min));
+  results['eval.meets_default_bar'] = misses.length === 0 ? 1 : 0;
+  console.log(misses.length === 0 ? 'eval: meets the default-model bar' : `eval: below the default-model bar on ${misses.map(([k, min]) => `${k} (needs >= ${min})`).join(', ')}`);
   return results;
 }
