@@ -80,10 +80,15 @@ def pick_device(name: str) -> torch.device:
 
 
 def git_commit() -> str:
+    """AURORA_COMMIT when set (a tree copied without its history may sit inside another checkout,
+    whose HEAD git would report), else `git rev-parse HEAD`, else "unknown"."""
+    commit = os.environ.get("AURORA_COMMIT", "").strip()
+    if commit:
+        return commit
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return os.environ.get("AURORA_COMMIT", "unknown")
+        return "unknown"
 
 
 def atomic_save(obj: object, path: Path) -> None:
