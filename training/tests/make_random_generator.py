@@ -2,11 +2,17 @@
 
     PYTHONPATH=training python3 training/tests/make_random_generator.py <g_config.json> <out-dir>
         [--vocab-size 49408] [--clip-heads 4] [--clip-layers 2] [--batch 3] [--seed 1]
+        [--checkpoint generator_smooth.pth --clip clip_text.pth]
 
 out-dir gets generator.pth ({'generator_smooth': state_dict}, what `aurora convert` reads),
 clip_text.pth (OpenAI layout), and raw little-endian inputs/outputs: token_ids.i32 [B,77],
 eot_ind.i32 [B], z.f32 [B,z_dim], clip_tokens.f32 [B,77,width], image.f32 [B,C,R,R] (psi 1),
 plus meta.json with their shapes. Zero-initialised tensors are perturbed (perturb.py).
+
+With --checkpoint and --clip (a trained run's files, e.g. train.py's generator_smooth.pth and
+clip_text.pth) nothing is random or perturbed: the generator and tower are loaded (strict; the
+tower's vocab size, layers and embed_dim come from its state dict, its heads from --clip-heads),
+no .pth is written, and the outputs are theirs on the seeded ids and z.
 """
 from __future__ import annotations
 
@@ -43,7 +49,11 @@ def main() -> None:
     p.add_argument("--clip-layers", type=int, default=2)
     p.add_argument("--batch", type=int, default=3)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--checkpoint", help="load this {'generator_smooth': state dict} instead of a random generator")
+    p.add_argument("--clip", help="load this ClipTextTower state dict instead of a random tower (needs --checkpoint)")
     a = p.parse_args()
+    if bool(a.checkpoint) != bool(a.clip):
+        p.error("--checkpoint and --clip go together")
     torch.set_num_threads(2)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -52,13 +62,22 @@ def main() -> None:
 
     torch.manual_seed(a.seed)
     g = AuroraGenerator(config)
-    perturb_generator(g, a.seed + 1)
     width = config["clip_out_dim"]
-    tower = ClipTextTower.seeded(dict(vocab_size=a.vocab_size, width=width, heads=a.clip_heads, layers=a.clip_layers,
-                                      embed_dim=width), a.seed + 2)
-    perturb_text_tower(tower, a.seed + 3)
-    torch.save({"generator_smooth": g.state_dict()}, out / "generator.pth")
-    torch.save(tower.state_dict(), out / "clip_text.pth")
+    if a.checkpoint:
+        g.load_state_dict(torch.load(a.checkpoint, map_location="cpu")["generator_smooth"], strict=True)
+        sd = torch.load(a.clip, map_location="cpu")
+        layers = len({k.split(".")[2] for k in sd if k.startswith("transformer.resblocks.")})
+        a.vocab_size = sd["token_embedding.weight"].shape[0]
+        tower = ClipTextTower(a.vocab_size, width, a.clip_heads, layers, sd["text_projection"].shape[1],
+                              sd["positional_embedding"].shape[0])
+        tower.load_state_dict(sd, strict=True)
+    else:
+        perturb_generator(g, a.seed + 1)
+        tower = ClipTextTower.seeded(dict(vocab_size=a.vocab_size, width=width, heads=a.clip_heads, layers=a.clip_layers,
+                                          embed_dim=width), a.seed + 2)
+        perturb_text_tower(tower, a.seed + 3)
+        torch.save({"generator_smooth": g.state_dict()}, out / "generator.pth")
+        torch.save(tower.state_dict(), out / "clip_text.pth")
 
     gen = torch.Generator().manual_seed(a.seed + 4)
     ids = token_ids(a.batch, a.vocab_size, gen)
