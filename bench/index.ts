@@ -107,7 +107,11 @@ Object.assign(results, derive(results));
 const seconds = (performance.now() - started) / 1e3;
 results['run.seconds'] = Math.round(seconds);
 results['run.unix_ms'] = Date.now();
-writeResults(RESULTS, results);
+// gpu.adapter names the device the gpu.* numbers came from; kept from the previous file when the gpu section did not run.
+const previousAdapter = (previous as Record<string, unknown>)['gpu.adapter'];
+const gpuAdapter = notes.gpu_adapter ?? (results['gpu.cpu_emulated'] !== undefined && typeof previousAdapter === 'string' ? previousAdapter : undefined);
+writeResults(RESULTS, results, gpuAdapter ? { 'gpu.adapter': gpuAdapter } : {});
+if (gpuAdapter) notes.gpu_adapter = gpuAdapter;
 console.log(renderReport(results, { notes, failures, carried: carried.filter((k) => k.startsWith('v1.node_ms')), seconds }));
 console.log(`wrote ${path.relative(process.cwd(), RESULTS)}`);
 if (Object.keys(failures).length) process.exitCode = 1;

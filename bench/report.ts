@@ -266,11 +266,10 @@ export function renderReport(r: Results, ctx: ReportContext): string {
 }
 
 /** Writes the results, keys sorted. */
-export function writeResults(file: string, r: Results): void {
+/** Numbers, plus the few descriptions a number needs (`gpu.adapter`: what the gpu.* keys ran on). */
+export function writeResults(file: string, r: Results, descriptions: Record<string, string> = {}): void {
   const clean = Object.fromEntries(
-    Object.entries(r)
-      .filter(([, v]) => typeof v === 'number' && Number.isFinite(v))
-      .sort(([a], [b]) => a.localeCompare(b)),
+    [...Object.entries(r).filter(([, v]) => typeof v === 'number' && Number.isFinite(v)), ...Object.entries(descriptions)].sort(([a], [b]) => a.localeCompare(b)),
   );
   fs.writeFileSync(file, `${JSON.stringify(clean, null, 2)}\n`);
 }
