@@ -68,5 +68,5 @@ describe.skipIf(!probe.ok)('the GPU runner on webgpu behind the gateway', () => 
       const s = parityStats(png.pixels, expected[i].pixels);
       expect(withinParity(s), `seed ${d.seed}: ${JSON.stringify(s)}`).toBe(true);
     }
-  });
+  }, 600_000);
 });
