@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NodeGateway, startNodeGateway } from '../apps/edge/src/node.ts';
 import { freePort } from '../apps/edge/src/node/runner-process.ts';
-import { expectErrorBody, postJson, removeTempDirs, tempDir } from './support/reliability.ts';
+import { expectErrorBody, postJson, removeTempDirs, tempDir, tinyOnly } from './support/reliability.ts';
 
 let gateway: NodeGateway;
 let runnerUrl: string;
@@ -23,6 +23,7 @@ beforeAll(async () => {
       PORT: '0',
       HOST: '127.0.0.1',
       LOCAL_RUNNER: '0',
+      ...tinyOnly(),
       ANON_RPM: '0',
       DATABASE_PATH: path.join(tempDir(), 'cache.sqlite'),
       RUNNERS: runnerUrl,

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NodeGateway, startNodeGateway } from '../apps/edge/src/node.ts';
-import { call, postJson, removeTempDirs, tempDir } from './support/reliability.ts';
+import { call, postJson, removeTempDirs, tempDir, tinyOnly } from './support/reliability.ts';
 
 let gateway: NodeGateway;
 const logs: string[] = [];
@@ -18,6 +18,7 @@ beforeAll(async () => {
       PORT: '0',
       HOST: '127.0.0.1',
       LOCAL_RUNNER: '0',
+      ...tinyOnly(),
       RUNNERS: '',
       ANON_RPM: '0',
       METRICS_PORT: '0',

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NodeGateway, startNodeGateway } from '../apps/edge/src/node.ts';
-import { postJson, removeTempDirs, tempDir, waitFor } from './support/reliability.ts';
+import { postJson, removeTempDirs, tempDir, tinyOnly, waitFor } from './support/reliability.ts';
 
 let gateway: NodeGateway;
 const logs: string[] = [];
@@ -19,6 +19,7 @@ beforeAll(async () => {
       PORT: '0',
       HOST: '127.0.0.1',
       LOCAL_RUNNER: '1',
+      ...tinyOnly(), // a restarted runner loads only the model under test
       RUNNERS: '',
       ANON_RPM: '0',
       RUNNER_HEALTH_TTL_MS: '60000', // health must follow the process, not a probe after the TTL

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { expect } from 'vitest';
+import { defaultBundlePath, ensureDefaultBundle } from '@aurora-edge/model/node';
 import { type NodeGateway, startNodeGateway } from '../../apps/edge/src/node.ts';
 import { type ListeningChild, spawnListening } from './listening-child.ts';
 
@@ -25,10 +26,29 @@ export function removeTempDirs(): void {
   for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** The Node gateway in this process on a loopback port, no local runner unless asked (ANON_RPM=0: load from one IP is not rate limited). */
+let tinyDir: string | null = null;
+/**
+ * EDGE_BUNDLES naming aurora-tiny alone, the model these tests exercise. Without EDGE_BUNDLES the
+ * gateway also serves the trained bundles under models/ (as `npm start` does), which costs every
+ * start a check of their files and a local runner ~2 s to load and warm one more model. Made sure
+ * to exist and be current first, as the gateway does for its default.
+ */
+export function tinyOnly(): { EDGE_BUNDLES: string } {
+  if (!tinyDir) {
+    ensureDefaultBundle();
+    tinyDir = defaultBundlePath();
+  }
+  return { EDGE_BUNDLES: tinyDir };
+}
+
+/**
+ * The Node gateway in this process on a loopback port, aurora-tiny only unless EDGE_BUNDLES says
+ * otherwise ('': the npm start default), no local runner unless asked (ANON_RPM=0: load from one
+ * IP is not rate limited).
+ */
 export function startGateway(env: Record<string, string>): Promise<NodeGateway> {
   return startNodeGateway({
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOCAL_RUNNER: '0', RUNNERS: '', WASM_MAX_BATCH: '2', ANON_RPM: '0', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOCAL_RUNNER: '0', RUNNERS: '', WASM_MAX_BATCH: '2', ANON_RPM: '0', ...tinyOnly(), ...env },
     log: () => undefined,
   });
 }
@@ -37,7 +57,7 @@ export type GatewayChild = ListeningChild;
 
 /** The Node gateway as its own process (test/support/gateway-child.ts), so a test can SIGKILL it. */
 export function startGatewayChild(env: Record<string, string>, timeoutMs = 60_000): Promise<GatewayChild> {
-  const defaults = { PORT: '0', HOST: '127.0.0.1', LOCAL_RUNNER: '0', RUNNERS: '', WASM_MAX_BATCH: '2', ANON_RPM: '0' };
+  const defaults = { PORT: '0', HOST: '127.0.0.1', LOCAL_RUNNER: '0', RUNNERS: '', WASM_MAX_BATCH: '2', ANON_RPM: '0', ...tinyOnly() };
   return spawnListening(path.join(REPO_ROOT, 'test/support/gateway-child.ts'), [], { ...process.env, ...defaults, ...env }, { timeoutMs, cwd: REPO_ROOT });
 }
 

@@ -3,6 +3,8 @@
  * process (apps/gpu-runner) plus any configured in RUNNERS, served by @hono/node-server.
  *   npm start                       (repo root) -> this file
  *   PORT=8787 HOST DATABASE_PATH LOCAL_RUNNER=1 EDGE_BUNDLES, and the shared variables of config.ts
+ * Without EDGE_BUNDLES it serves aurora-tiny (the default, built here) and then the trained bundles
+ * committed under models/ (node/shipped-models.ts); EDGE_BUNDLES names exactly the bundles served.
  * It also builds the <aurora-image> script (buildEmbed) into a temporary folder and serves it.
  */
 import { randomBytes } from 'node:crypto';
@@ -25,9 +27,10 @@ import type { AppDeps } from './deps.ts';
 import { createDb } from './node/db.ts';
 import { listen } from './node/http-server.ts';
 import { startMetricsServer } from './node/metrics-server.ts';
-import { databasePath, MIGRATIONS_DIR, REPO_ROOT } from './node/paths.ts';
+import { databasePath, MIGRATIONS_DIR, REPO_ROOT, SHIPPED_MODELS_DIR } from './node/paths.ts';
 import { type LocalRunner, runnerAvailable, startReadyLocalRunner } from './node/runner-process.ts';
 import { RunnerSupervisor } from './node/runner-supervisor.ts';
+import { shippedModels } from './node/shipped-models.ts';
 import { nodeStaticFiles, ortDistDir } from './node/static.ts';
 import { WasmThread } from './node/wasm-thread.ts';
 
@@ -48,6 +51,8 @@ export interface NodeGatewayOptions {
   /** Variables as in process.env (see config.ts and this file's header). */
   readonly env?: EnvVars;
   readonly log?: (line: string) => void;
+  /** Where shipped trained bundles are looked for when EDGE_BUNDLES is not set (default: models/ in the repository). */
+  readonly modelsDir?: string;
 }
 
 /** Node's stand-in for Workers' ExecutionContext: waitUntil lets the work run and logs a failure. */
@@ -59,13 +64,27 @@ function nodeExecutionContext(log: (line: string) => void) {
   };
 }
 
-function bundleSources(env: EnvVars): { sources: BundleSource[]; dirs: string[] } {
-  const dirs = String(env.EDGE_BUNDLES ?? '')
+/**
+ * The bundles to serve, the first the default, and their folders (for the worker threads and the
+ * local runner): EDGE_BUNDLES exactly when set, else aurora-tiny and the shipped trained models.
+ * Every file is checked before anything is served or reported about it (its content hash keys the
+ * cache and is listed in /v1/models), not only the default's: streamed, so a large bundle is not
+ * read into memory to check it.
+ */
+async function bundleSources(env: EnvVars, modelsDir: string, log: (line: string) => void): Promise<{ sources: BundleSource[]; dirs: string[] }> {
+  const named = String(env.EDGE_BUNDLES ?? '')
     .split(',')
     .map((s) => s.trim())
-    .filter(Boolean);
-  if (dirs.length === 0) return { sources: [ensureDefaultBundle().source], dirs: [] };
-  return { sources: dirs.map((d) => readBundleDir(path.resolve(REPO_ROOT, d))), dirs: dirs.map((d) => path.resolve(REPO_ROOT, d)) };
+    .filter(Boolean)
+    .map((d) => path.resolve(REPO_ROOT, d));
+  if (named.length > 0) {
+    const sources = named.map((d) => readBundleDir(d));
+    await Promise.all(sources.map(verifyBundle));
+    return { sources, dirs: named };
+  }
+  const tiny = ensureDefaultBundle().source;
+  const [, shipped] = await Promise.all([verifyBundle(tiny), shippedModels(modelsDir, new Set([tiny.manifest.id]), log)]);
+  return { sources: [tiny, ...shipped.map((m) => m.source)], dirs: [defaultBundlePath(), ...shipped.map((m) => m.dir)] };
 }
 
 /** Starts the gateway (and its local runner); resolves once it listens and the generators are warm. */
@@ -82,11 +101,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   if (problems.length) throw new ConfigError(problems);
   parseEdgeConfig(env); // fail fast on a bad variable before starting anything
 
-  const { sources, dirs } = bundleSources(env);
-  // Every bundle's files are checked before anything is served or reported about it (its content
-  // hash keys the cache and is listed in /v1/models), not only the one loaded at start: streamed,
-  // so a large bundle is not read into memory to check it.
-  await Promise.all(sources.map(verifyBundle));
+  const { sources, dirs } = await bundleSources(env, options.modelsDir ?? SHIPPED_MODELS_DIR, log);
   const { db, close: closeDb } = createDb(databasePath(env), MIGRATIONS_DIR);
   // The embed script is built per gateway (a quarter second), so concurrent gateways never share a folder.
   const embedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-embed-'));
@@ -102,13 +117,12 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   // In-process generation runs in worker threads, one per model (one model copy each), so Node's
   // main thread never runs onnxruntime-web's synchronous WASM. The runner starts while the default
   // model's thread loads it.
-  const wasmDirs = dirs.length > 0 ? dirs : [defaultBundlePath()];
   const threads = new Map<BundleSource, Promise<WasmThread>>();
   const threadsUp: WasmThread[] = [];
   const loadPipeline = (source: BundleSource) => {
     let thread = threads.get(source);
     if (!thread) {
-      thread = WasmThread.start(wasmDirs[sources.indexOf(source)], source.contentHash);
+      thread = WasmThread.start(dirs[sources.indexOf(source)], source.contentHash);
       thread.then((t) => threadsUp.push(t)).catch(() => threads.delete(source));
       threads.set(source, thread);
     }

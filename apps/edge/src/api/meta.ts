@@ -33,8 +33,9 @@ const modelRoute = createRoute({
   },
 });
 
-/** A model as GET /v1/models lists it. */
-function modelOf(m: ModelEntry) {
+/** A model as GET /v1/models lists it; `prompts` and `eval` only when its manifest has them. */
+function modelOf(m: ModelEntry): z.output<typeof modelSchema> {
+  const { prompts, training } = m.manifest;
   return {
     id: m.id,
     object: 'model' as const,
@@ -45,6 +46,8 @@ function modelOf(m: ModelEntry) {
     size: m.size,
     default_psi: m.manifest.sampling.defaultPsi,
     parameters: m.manifest.parameters,
+    ...(prompts ? { prompts } : {}),
+    ...(training?.eval ? { eval: training.eval } : {}),
   };
 }
 
@@ -113,9 +116,9 @@ export function registerMeta(app: EdgeApp, { deps, service }: RouteContext): voi
   // Rendered here from the same document (nothing loads from a CDN); built on first request, once every route is registered.
   let docs: string | null = null;
   app.get('/docs', (c) => c.html((docs ??= docsPage(app.getOpenAPI31Document(docConfig))), 200, PAGE_HEADERS));
-  // The demo page says what the default model is from its manifest (trained or not); built once.
+  // The demo page shows the models as GET /v1/models lists them (its selector, each one's note,
+  // words and example prompts), rendered here so keys mode needs no key for it; built once.
   let demo: string | null = null;
-  const models = () => deps.models.all.map((m) => ({ id: m.id, trained: m.manifest.trained, description: m.manifest.description }));
-  app.get('/', (c) => c.html((demo ??= deps.demoPage(models())), 200, PAGE_HEADERS));
+  app.get('/', (c) => c.html((demo ??= deps.demoPage(deps.models.all.map(modelOf))), 200, PAGE_HEADERS));
   registerFavicon(app);
 }

@@ -123,17 +123,38 @@ export const errorSchema = z
   })
   .openapi('Error');
 
+export const modelPromptsSchema = z
+  .object({
+    vocabulary: z
+      .record(z.string(), z.array(z.string()))
+      .openapi({ description: 'The words the model was trained on, by kind (colours, shapes, sizes, positions, backgrounds).' }),
+    examples: z.array(z.string()).openapi({ description: 'Prompts to try, as the model was built to draw them.' }),
+  })
+  .openapi('ModelPrompts', { description: 'What a trained model can be asked for (from its manifest).' });
+
+export const modelEvalSchema = z
+  .object({
+    colour_acc: z.number().openapi({ description: 'Share of images whose shape has the colour asked for, [0, 1].' }),
+    shape_acc: z.number().openapi({ description: 'Share of images with the shape asked for, [0, 1] (1/3 is chance).' }),
+    heldout_acc: z.number().openapi({ description: 'Colour and shape both right, on colour-shape pairs never seen in training, [0, 1].' }),
+    diversity: z.number().nullable().openapi({ description: 'Mean pixel distance between seeds of one prompt; null when not measured.' }),
+    seeds: z.string().openapi({ description: 'The latent seeds and psi measured on (never those the checkpoint was picked with).' }),
+  })
+  .openapi('ModelEval', { description: "The training run's measured eval figures (from the manifest's training record)." });
+
 export const modelSchema = z
   .object({
     id: z.string(),
     object: z.literal('model'),
     version: z.string(),
     description: z.string(),
-    trained: z.boolean(),
+    trained: z.boolean().openapi({ description: 'False for random weights: the images are patterns, not pictures of the prompt.' }),
     content_hash: z.string(),
     size: z.string(),
     default_psi: z.number(),
     parameters: z.number().int(),
+    prompts: modelPromptsSchema.optional(),
+    eval: modelEvalSchema.optional(),
   })
   .openapi('Model');
 

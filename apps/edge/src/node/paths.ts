@@ -10,3 +10,5 @@ export const DEFAULT_DATABASE_PATH = path.join(REPO_ROOT, '.cache/edge/cache.sql
 export function databasePath(env: Readonly<Record<string, unknown>>): string {
   return String(env.DATABASE_PATH || DEFAULT_DATABASE_PATH);
 }
+/** Trained bundles committed to the repository, served by default after aurora-tiny (shipped-models.ts). */
+export const SHIPPED_MODELS_DIR = path.join(REPO_ROOT, 'models');
