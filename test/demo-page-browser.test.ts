@@ -3,7 +3,9 @@
  * (AUTH_MODE=keys, no anonymous lookups, a key made by the CLI) and Debian's Chromium: the page
  * says whether the default model is trained, from its manifest; result captions show seed, route
  * and cached flag in full; an error clears the previous results; the gallery's 401 reads as "needs
- * an API key", not "nothing cached yet"; /favicon.ico is an image.
+ * an API key", not "nothing cached yet"; /favicon.ico is an image. The gateway serves what `npm
+ * start` serves (aurora-tiny, then the trained aurora-shapes): the page's model selector, the
+ * selected model's note, words and example prompts, and `model` in requests and the snippet.
  */
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -21,6 +23,26 @@ describe('demo page text from the manifest', () => {
     expect(trained).toContain('Coloured shapes at 64x64');
     expect(trained).not.toContain('untrained');
   });
+
+  it("lists the models default first, and renders each one's words and example prompts", () => {
+    const page = demoPage([
+      { id: 'aurora-tiny', trained: false, description: 'random' },
+      {
+        id: 'aurora-shapes',
+        trained: true,
+        description: 'shapes',
+        prompts: { vocabulary: { colours: ['red', 'blue'], shapes: ['circle'] }, examples: ['a red circle', 'a "blue" <circle>'] },
+        eval: { colour_acc: 0.84, shape_acc: 0.33, heldout_acc: 0.25 },
+      },
+    ]);
+    const selector = page.slice(page.indexOf('<select id="model"'), page.indexOf('</select>'));
+    expect([...selector.matchAll(/<option value="([^"]+)"/g)].map((m) => m[1])).toEqual(['aurora-tiny', 'aurora-shapes']);
+    const shapes = page.slice(page.indexOf('<template data-model="aurora-shapes">'));
+    expect(shapes).toContain('<dt>colours</dt><dd>red, blue</dd>');
+    expect(shapes).toContain('<button type="button" class="chip" data-prompt="a red circle">a red circle</button>');
+    expect(shapes).toContain('data-prompt="a &quot;blue&quot; &lt;circle&gt;"'); // escaped, not markup
+    expect(shapes).toContain('colour right 84%, shape right 33%');
+  });
 });
 
 describe.skipIf(!HAS_CHROMIUM)('demo page in Chromium (keys mode)', () => {
@@ -31,7 +53,8 @@ describe.skipIf(!HAS_CHROMIUM)('demo page in Chromium (keys mode)', () => {
 
   beforeAll(async () => {
     const db = path.join(tempDir(), 'cache.sqlite');
-    [gateway, browser] = await Promise.all([startGateway({ DATABASE_PATH: db, AUTH_MODE: 'keys' }), launchChromium()]);
+    // EDGE_BUNDLES '': the models `npm start` serves.
+    [gateway, browser] = await Promise.all([startGateway({ DATABASE_PATH: db, AUTH_MODE: 'keys', EDGE_BUNDLES: '' }), launchChromium()]);
     key = await createKeyWithCli(db, 'demo', '*');
     page = await browser.newPage();
     await page.goto(`${gateway.url}/`);
@@ -85,6 +108,37 @@ describe.skipIf(!HAS_CHROMIUM)('demo page in Chromium (keys mode)', () => {
     await page.waitForFunction(() => document.getElementById('status')!.className === 'error', undefined, { timeout: 30_000 });
     expect(await page.locator('#status').textContent()).toMatch(/^400/);
     expect(await page.locator('#results figure').count()).toBe(0);
+  });
+
+  it('picks aurora-shapes: its note, words and example prompts; a chip fills the prompt; it generates with model aurora-shapes', async () => {
+    expect(await page.locator('#model option').allTextContents()).toEqual(['aurora-tiny (default, untrained)', 'aurora-shapes (trained)']);
+    await page.selectOption('#model', 'aurora-shapes');
+    const shapes = gateway.deps.models.resolve('aurora-shapes').manifest;
+    const note = (await page.locator('#model-note').textContent()) ?? '';
+    expect(note).toContain(shapes.description);
+    expect(note).not.toMatch(/untrained/);
+    expect(await page.locator('#model-about dl.words dt').allTextContents()).toEqual(Object.keys(shapes.prompts!.vocabulary));
+    const chips = page.getByRole('group', { name: 'Example prompts for aurora-shapes' }).getByRole('button');
+    expect(await chips.allTextContents()).toEqual(shapes.prompts!.examples);
+
+    const example = shapes.prompts!.examples[1];
+    await chips.filter({ hasText: example }).click();
+    expect(await page.inputValue('#prompt')).toBe(example);
+    expect(await page.textContent('#snippet')).toContain(`<aurora-image prompt="${example}" model="aurora-shapes" seed=`);
+    await page.fill('#n', '1');
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/v1/images/generations') && r.request().method() === 'POST', { timeout: 60_000 }),
+      page.click('#generate'),
+    ]);
+    expect(response.request().postDataJSON()).toMatchObject({ prompt: example, model: 'aurora-shapes', n: 1 });
+    expect([response.status(), (await response.json()).model]).toEqual([200, 'aurora-shapes']);
+    await page.waitForFunction(() => document.querySelectorAll('#results img').length === 1 && !document.getElementById('generate')!.hasAttribute('disabled'));
+    expect(await page.textContent('#status')).toMatch(/^route wasm · model aurora-shapes · seed \d+/);
+
+    // Back to the default: its untrained note again.
+    await page.selectOption('#model', 'aurora-tiny');
+    expect(await page.locator('#model-note').textContent()).toMatch(/aurora-tiny is untrained/);
+    expect(await page.locator('#model-about .chip').count()).toBe(0);
   });
 
   it('serves /favicon.ico as an image', async () => {

@@ -102,13 +102,13 @@ describe.skipIf(!HAS_CHROMIUM)('browser end-to-end against the real gateway (Chr
       await page.waitForFunction(
         () => Array.from(document.querySelectorAll<HTMLImageElement>('#results img')).filter((i) => i.complete && i.naturalWidth === 64).length === 2,
       );
-      expect(await page.textContent('#status')).toMatch(/^route wasm · seed 21 · ψ 0\.5 · \d+ ms · \d+ generations left this minute$/);
+      expect(await page.textContent('#status')).toMatch(/^route wasm · model aurora-tiny · seed 21 · ψ 0\.5 · \d+ ms · \d+ generations left this minute$/);
       expect(await page.locator('#results figcaption').allTextContents()).toEqual(['seed 21 · wasm · new', 'seed 22 · wasm · new']);
       await page.waitForFunction(() => document.querySelectorAll('#gallery img').length >= 2);
       expect(await page.locator('#gallery figcaption').first().textContent()).toBe('a lighthouse on a cliff');
       const snippet = await page.textContent('#snippet');
       expect(snippet).toBe(
-        `<script type="module" src="${gateway.url}/embed.js"></script>\n<aurora-image prompt="a lighthouse on a cliff" seed="21" psi="0.5" key="${key}"></aurora-image>`,
+        `<script type="module" src="${gateway.url}/embed.js"></script>\n<aurora-image prompt="a lighthouse on a cliff" model="aurora-tiny" seed="21" psi="0.5" key="${key}"></aurora-image>`,
       );
       await page.screenshot({ path: path.join(ARTIFACTS, 'e2e-demo-page.png'), fullPage: true });
 

@@ -4,29 +4,80 @@
  * (GET /v1/gallery) and a copy-paste <aurora-image> snippet for the current settings. One
  * self-contained document: no framework, nothing loaded from anywhere but this gateway.
  */
-/** What the page says about the models, from their manifests (rendered by the server: keys mode needs no key for it). */
+/**
+ * A model as the page shows it: the entries of GET /v1/models (api/meta.ts modelOf), rendered by the
+ * server, so the selector and notes need neither a key (keys mode) nor JavaScript.
+ */
 export interface DemoModel {
   readonly id: string;
   readonly trained: boolean;
   readonly description: string;
+  readonly default_psi?: number;
+  /** What a trained model can be asked for: its words by kind and prompts to try. */
+  readonly prompts?: { readonly vocabulary: Readonly<Record<string, readonly string[]>>; readonly examples: readonly string[] };
+  /** The training run's measured figures, [0, 1]. */
+  readonly eval?: { readonly colour_acc: number; readonly shape_acc: number; readonly heldout_acc: number };
 }
 
 const html = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 /**
- * A note on the default model, driven by its manifest's `trained` flag: a person must know that an
- * untrained model's pictures are noise-like patterns, not a bad rendering of their prompt.
+ * A note on a model, driven by its manifest's `trained` flag: a person must know that an untrained
+ * model's pictures are noise-like patterns, not a bad rendering of their prompt; for a trained one,
+ * its description and measured figures say how far to trust it.
  */
-function modelNote(models: readonly DemoModel[]): string {
-  const m = models[0];
-  if (!m) return '';
+function modelNote(m: DemoModel, trainedIds: readonly string[]): string {
   if (!m.trained) {
-    return `<p id="model-note" class="note warn">The model <code>${html(m.id)}</code> is <b>untrained</b> (random weights, its manifest says <code>trained: false</code>): the images are patterns that depend on the prompt, seed and ψ, not pictures of the prompt. This page shows the serving pipeline, not the model's quality.</p>`;
+    const other = trainedIds.length ? ` A trained model is served too: choose <code>${html(trainedIds[0])}</code> above.` : '';
+    return `<p id="model-note" class="note warn">The model <code>${html(m.id)}</code> is <b>untrained</b> (random weights, its manifest says <code>trained: false</code>): the images are patterns that depend on the prompt, seed and ψ, not pictures of the prompt. This page shows the serving pipeline, not the model's quality.${other}</p>`;
   }
-  return `<p id="model-note" class="note">Model <code>${html(m.id)}</code>: ${html(m.description)}</p>`;
+  const measured = m.eval
+    ? ` Measured: colour right ${pct(m.eval.colour_acc)}, shape right ${pct(m.eval.shape_acc)}, unseen colour-shape pairs ${pct(m.eval.heldout_acc)}.`
+    : '';
+  return `<p id="model-note" class="note">Model <code>${html(m.id)}</code> (trained): ${html(m.description)}${measured}</p>`;
+}
+
+/** The words a model was trained on, by kind, and its example prompts as buttons that fill the prompt. */
+function modelWords(m: DemoModel): string {
+  if (!m.prompts) return '';
+  const kinds = Object.entries(m.prompts.vocabulary)
+    .map(([kind, words]) => `<dt>${html(kind)}</dt><dd>${words.map(html).join(', ')}</dd>`)
+    .join('');
+  const chips = m.prompts.examples.map((p) => `<button type="button" class="chip" data-prompt="${html(p)}">${html(p)}</button>`).join(' ');
+  return `<p class="hint">The words <code>${html(m.id)}</code> was trained on:</p><dl class="words">${kinds}</dl>
+<div class="chips" role="group" aria-label="Example prompts for ${html(m.id)}"><span class="hint">Try:</span> ${chips}</div>`;
+}
+
+const modelAbout = (m: DemoModel, models: readonly DemoModel[]) =>
+  modelNote(
+    m,
+    models.filter((o) => o.trained).map((o) => o.id),
+  ) + modelWords(m);
+
+/**
+ * The model selector (the default first) and what the page says about the selected model: the
+ * default's, rendered in place; every model's in a <template> the script swaps in on a change.
+ */
+function modelPicker(models: readonly DemoModel[]): string {
+  if (models.length === 0) return '';
+  const options = models
+    .map((m, i) => {
+      const label = `${m.id} (${[i === 0 ? 'default' : '', m.trained ? 'trained' : 'untrained'].filter(Boolean).join(', ')})`;
+      const psi = m.default_psi === undefined ? '' : ` data-psi="${m.default_psi}"`;
+      return `<option value="${html(m.id)}"${psi}>${html(label)}</option>`;
+    })
+    .join('');
+  const templates = models.map((m) => `<template data-model="${html(m.id)}">${modelAbout(m, models)}</template>`).join('\n');
+  return `<label for="model">Model</label>
+  <div class="row"><select id="model" name="model">${options}</select> <span class="hint">the models of <a href="/v1/models">/v1/models</a>, sent as <code>model</code></span></div>
+  <span></span><div id="model-about" aria-live="polite">${modelAbout(models[0], models)}</div>
+${templates}
+`;
 }
 
 export function demoPage(models: readonly DemoModel[] = []): string {
+  const psi = models[0]?.default_psi ?? 0.7;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -52,6 +103,14 @@ export function demoPage(models: readonly DemoModel[] = []): string {
   #results figure figcaption span { display: block; }
   .note { background: #f4f6fb; border-left: 3px solid #8aa4d6; padding: .4rem .6rem; }
   .note.warn { background: #fff8e1; border-left-color: #e0a800; }
+  #model-about .note { margin: 0 0 .4rem; }
+  #model-about .hint { margin: .3rem 0; }
+  dl.words { display: grid; grid-template-columns: max-content 1fr; gap: .1rem .6rem; margin: 0 0 .4rem; font-size: 14px; }
+  dl.words dt { color: #555; }
+  dl.words dd { margin: 0; }
+  .chips { display: flex; flex-wrap: wrap; gap: .35rem; align-items: center; }
+  button.chip { padding: .15rem .6rem; border: 1px solid #8aa4d6; border-radius: 1rem; background: #f4f6fb; font: inherit; font-size: 14px; }
+  button.chip:hover, button.chip:focus-visible { background: #e3e9f6; }
   #gallery figure { cursor: pointer; }
   figure aurora-image { width: 128px; border: 1px solid #ccc; }
   figure aurora-image::part(image) { image-rendering: pixelated; }
@@ -61,15 +120,14 @@ export function demoPage(models: readonly DemoModel[] = []): string {
 <body>
 <h1>Aurora Edge</h1>
 <p>Text to a 64x64 image in one forward pass of the Aurora GAN. <a href="/docs">API docs</a> · <a href="/openapi.json">OpenAPI</a></p>
-${modelNote(models)}
 <form id="f">
-  <label for="prompt">Prompt</label>
+  ${modelPicker(models)}<label for="prompt">Prompt</label>
   <input id="prompt" name="prompt" type="text" value="a red apple on a wooden table" maxlength="1000" required>
   <label for="seed">Seed</label>
   <div class="row"><input id="seed" name="seed" type="number" min="0" max="4294967295" placeholder="random" style="width:9em">
     <label for="n">n</label> <input id="n" name="n" type="number" min="1" max="16" value="4" style="width:4em"></div>
   <label for="psi">Truncation ψ</label>
-  <div class="row"><input id="psi" name="psi" type="range" min="0" max="1" step="0.05" value="0.7"> <output id="psi-value" for="psi">0.7</output>
+  <div class="row"><input id="psi" name="psi" type="range" min="0" max="1" step="0.05" value="${psi}"> <output id="psi-value" for="psi">${psi}</output>
     <span class="hint">lower: closer to the prompt's typical image; 1: no truncation</span></div>
   <label for="where">Run on</label>
   <div class="row"><select id="where" name="where"><option value="server">the server</option><option value="local">this browser (WebGPU, else WASM)</option><option value="local-wasm">this browser, WASM only</option></select>
@@ -97,6 +155,8 @@ const status = $('status');
 const stored = localStorage.getItem('aurora-key');
 if (stored) $('key').value = stored;
 let lastSeed = null;
+// The model chosen in the selector (absent when the page was built without models).
+const chosenModel = () => $('model')?.value || undefined;
 
 const headers = (json) => {
   const h = json ? { 'content-type': 'application/json' } : {};
@@ -129,6 +189,7 @@ function snippet() {
   const seed = $('seed').value !== '' ? $('seed').value : lastSeed;
   const key = $('key').value.trim();
   const attrs = ['prompt="' + attr($('prompt').value) + '"'];
+  if (chosenModel()) attrs.push('model="' + attr(chosenModel()) + '"');
   if (seed !== null && seed !== '') attrs.push('seed="' + seed + '"');
   attrs.push('psi="' + $('psi').value + '"');
   if (key) attrs.push('key="' + attr(key) + '"');
@@ -149,6 +210,7 @@ async function gallery() {
   $('gallery').replaceChildren(...data.map((item) => {
     const fig = figure(item.url, item.prompt, item.prompt + ' (seed ' + item.seed + ', ψ ' + item.truncation_psi + ')');
     fig.addEventListener('click', () => {
+      if (Array.from($('model')?.options ?? []).some((o) => o.value === item.model)) { $('model').value = item.model; showModel(false); }
       $('prompt').value = item.prompt;
       $('seed').value = item.seed;
       $('psi').value = item.truncation_psi;
@@ -171,6 +233,7 @@ async function generateHere(body, backend) {
     const el = document.createElement('aurora-image');
     const attrs = { mode: 'local', prompt: body.prompt, psi: String(body.truncation_psi) };
     if (body.seed !== undefined) attrs.seed = String((body.seed + i) % 4294967296);
+    if (body.model) attrs.model = body.model;
     if (backend) attrs.backend = backend;
     if (key) attrs.key = key;
     for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, value);
@@ -206,6 +269,7 @@ form.addEventListener('submit', async (event) => {
   if (key) localStorage.setItem('aurora-key', key); else localStorage.removeItem('aurora-key');
   const body = { prompt: $('prompt').value, n: Number($('n').value || 1), truncation_psi: Number($('psi').value) };
   if ($('seed').value !== '') body.seed = Number($('seed').value);
+  if (chosenModel()) body.model = chosenModel();
   if ($('where').value !== 'server') {
     say('generating in this browser…');
     $('generate').disabled = true;
@@ -222,7 +286,7 @@ form.addEventListener('submit', async (event) => {
     const json = await res.json();
     lastSeed = json.seed;
     const left = res.headers.get('ratelimit-remaining');
-    say('route ' + res.headers.get('x-aurora-route') + ' · seed ' + json.seed + ' · ψ ' + json.truncation_psi + ' · ' + Math.round(performance.now() - started) + ' ms' +
+    say('route ' + res.headers.get('x-aurora-route') + ' · model ' + json.model + ' · seed ' + json.seed + ' · ψ ' + json.truncation_psi + ' · ' + Math.round(performance.now() - started) + ' ms' +
       (left !== null ? ' · ' + left + ' generations left this minute' : ''));
     $('results').replaceChildren(...json.data.map((img) =>
       figure(img.url, ['seed ' + img.seed + ' · ', img.route + ' · ' + (img.cached ? 'cached' : 'new')], body.prompt + ' (seed ' + img.seed + ')')));
@@ -234,18 +298,39 @@ form.addEventListener('submit', async (event) => {
     $('generate').disabled = false;
   }
 });
-$('psi').addEventListener('input', () => { $('psi-value').textContent = $('psi').value; snippet(); });
+let psiTouched = false;
+$('psi').addEventListener('input', () => { psiTouched = true; $('psi-value').textContent = $('psi').value; snippet(); });
 for (const id of ['prompt', 'seed', 'key', 'where']) $(id).addEventListener('input', snippet);
 $('key').addEventListener('change', gallery);
 $('copy').addEventListener('click', async () => {
   try { await navigator.clipboard.writeText($('snippet').textContent); $('copied').textContent = 'copied'; }
   catch { getSelection().selectAllChildren($('snippet')); $('copied').textContent = 'selected: press Ctrl+C'; }
 });
-fetch('/v1/models', { headers: headers(false) }).then((r) => r.ok ? r.json() : null).then((m) => {
-  const psi = m?.data?.[0]?.default_psi;
-  if (typeof psi === 'number' && !form.dataset.touched) { $('psi').value = psi; $('psi-value').textContent = psi; snippet(); }
-}).catch(() => {});
-form.addEventListener('input', () => { form.dataset.touched = '1'; }, { once: true });
+
+// The selected model's note, words and example prompts: its server-rendered <template>. Its
+// default ψ too, unless ψ was set by hand; and its first example replaces the page's sample
+// prompt (not one typed in), so Generate asks for something the model knows.
+function showModel(fillPrompt = true) {
+  const option = $('model')?.selectedOptions[0];
+  const about = document.querySelector('template[data-model="' + CSS.escape(chosenModel() ?? '') + '"]');
+  if (!option || !about) return;
+  $('model-about').replaceChildren(about.content.cloneNode(true));
+  if (option.dataset.psi && !psiTouched) { $('psi').value = option.dataset.psi; $('psi-value').textContent = option.dataset.psi; }
+  const example = $('model-about').querySelector('.chip');
+  if (fillPrompt && example && $('prompt').value === $('prompt').defaultValue) $('prompt').value = example.dataset.prompt;
+  snippet();
+}
+$('model')?.addEventListener('change', () => showModel());
+// An example prompt fills the prompt field (Generate then asks for it).
+$('model-about')?.addEventListener('click', (event) => {
+  const chip = event.target.closest('button.chip');
+  if (!chip) return;
+  $('prompt').value = chip.dataset.prompt;
+  $('prompt').focus();
+  snippet();
+});
+// A browser that restores form fields (back, reload) may have restored another model than the default.
+if ($('model') && $('model').selectedIndex > 0) showModel(false);
 snippet();
 gallery();
 </script>
