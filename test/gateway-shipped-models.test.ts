@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { AuroraClient, type ModelInfo } from '@aurora-edge/client';
 import { readBundleDir } from '@aurora-edge/model/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyBundleDir, zeroFourBytes } from '../packages/model/test/support/tiny-bundle.ts';
@@ -44,6 +45,12 @@ describe('the default start (no EDGE_BUNDLES)', () => {
     expect(Object.keys(SHAPES.prompts?.vocabulary ?? {})).toEqual(['colours', 'shapes', 'sizes', 'positions', 'backgrounds']);
     const one = await fetch(`${gateway.url}/v1/models/aurora-shapes`);
     expect(await one.json()).toEqual(shapes);
+    // The SDK's types name what the gateway sends.
+    const viaSdk: ModelInfo[] = await new AuroraClient({ baseUrl: gateway.url }).models();
+    expect(viaSdk.map((m) => [m.id, m.trained, m.prompts?.examples.length, m.eval?.colour_acc])).toEqual([
+      ['aurora-tiny', false, undefined, undefined],
+      ['aurora-shapes', true, SHAPES.prompts?.examples.length, SHAPES.training?.eval?.colour_acc],
+    ]);
   });
 
   it('the local runner loads both, and aurora-shapes generates on the WASM path and on the runner', async () => {

@@ -10,7 +10,9 @@ export type {
   GenerateResult,
   ImageData,
   LookupRequest,
+  ModelEval,
   ModelInfo,
+  ModelPrompts,
   RateLimitInfo,
   ResponseFormat,
 } from './types.ts';

@@ -69,9 +69,43 @@ export interface LookupRequest {
   readonly response_format?: ResponseFormat;
 }
 
-/** One entry of GET /v1/models. Only `id` is relied upon; the gateway may send more. */
+/** What a trained model can be asked for (GET /v1/models, from its bundle manifest). */
+export interface ModelPrompts {
+  /** The words it was trained on, by kind (colours, shapes, sizes, positions, backgrounds). */
+  readonly vocabulary: Readonly<Record<string, readonly string[]>>;
+  /** Prompts to try. */
+  readonly examples: readonly string[];
+}
+
+/** A trained model's measured eval figures, shares in [0, 1]. */
+export interface ModelEval {
+  readonly colour_acc: number;
+  readonly shape_acc: number;
+  /** Colour and shape both right on colour-shape pairs never seen in training. */
+  readonly heldout_acc: number;
+  readonly diversity: number | null;
+  /** The latent seeds and psi measured on. */
+  readonly seeds: string;
+}
+
+/**
+ * One entry of GET /v1/models. Only `id` is relied upon (other OpenAI-style servers send little
+ * more); the fields an Aurora gateway sends are typed, `prompts` and `eval` only for a model whose
+ * manifest has them.
+ */
 export interface ModelInfo {
   readonly id: string;
+  readonly version?: string;
+  readonly description?: string;
+  /** False for random weights: the images are patterns, not pictures of the prompt. */
+  readonly trained?: boolean;
+  readonly content_hash?: string;
+  /** The one size the model makes, e.g. "64x64". */
+  readonly size?: string;
+  readonly default_psi?: number;
+  readonly parameters?: number;
+  readonly prompts?: ModelPrompts;
+  readonly eval?: ModelEval;
   readonly [field: string]: unknown;
 }
 
