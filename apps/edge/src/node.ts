@@ -219,7 +219,9 @@ async function main(): Promise<void> {
   const started = performance.now();
   const gateway = await startNodeGateway();
   const runner = gateway.runner ? `local runner ${gateway.runner.url}` : 'no local runner';
+  const models = gateway.deps.models.all.map((m, i) => `${m.id} (${i === 0 ? 'default, ' : ''}${m.manifest.trained ? 'trained' : 'untrained'})`);
   console.log(`aurora-edge listening on http://localhost:${gateway.port} (${runner}; ready in ${Math.round(performance.now() - started)} ms)`);
+  console.log(`aurora-edge models: ${models.join(', ')}`);
   const stop = (signal: string) => {
     console.log(`aurora-edge: ${signal}, shutting down`);
     gateway.close().then(() => process.exit(0));
