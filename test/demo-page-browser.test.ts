@@ -135,6 +135,18 @@ describe.skipIf(!HAS_CHROMIUM)('demo page in Chromium (keys mode)', () => {
     await page.waitForFunction(() => document.querySelectorAll('#results img').length === 1 && !document.getElementById('generate')!.hasAttribute('disabled'));
     expect(await page.textContent('#status')).toMatch(/^route wasm · model aurora-shapes · seed \d+/);
 
+    // "Run on: this browser" loads the chosen model's bundle into the page (<aurora-image model>).
+    const bundleFiles: string[] = [];
+    const onRequest = (r: { url(): string }) => void bundleFiles.push(new URL(r.url()).pathname);
+    page.on('request', onRequest);
+    await page.selectOption('#where', 'local-wasm');
+    await page.click('#generate');
+    await page.waitForFunction(() => /^in this browser|error/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 120_000 });
+    page.off('request', onRequest);
+    expect(await page.textContent('#status')).toMatch(/^in this browser · wasm · seed \d+/);
+    expect(bundleFiles).toContain('/bundles/aurora-shapes/generator.onnx.data');
+    await page.selectOption('#where', 'server');
+
     // Back to the default: its untrained note again.
     await page.selectOption('#model', 'aurora-tiny');
     expect(await page.locator('#model-note').textContent()).toMatch(/aurora-tiny is untrained/);
