@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import ortNode from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { readBundleDir } from '../src/node/bundle-dir.ts';
 import { generatorGraphFor, probeWebGpu, sessionOptionsFor } from '../src/node/execution-providers.ts';
@@ -21,6 +22,7 @@ import { tinyBundleDir } from './support/tiny-bundle.ts';
 
 const BIN = path.join(REPO_ROOT, 'packages/model/bin/aurora.mjs');
 const ort = ortNode as unknown as OrtModule;
+ortWeb.env.wasm.numThreads = 1;
 
 const probe = await probeWebGpu();
 const REQUIRED = process.env.AURORA_REQUIRE_WEBGPU === '1';
@@ -97,29 +99,34 @@ describe.skipIf(!probe.ok)('the WebGPU execution provider', () => {
     expect(r.stdout).toMatch(/^\d+ passed, 0 failed$/m);
   }, 600_000);
 
-  it('20 prompts x 3 seeds: webgpu images are the cpu provider images within the parity bound', async () => {
+  it('20 prompts x 3 seeds: webgpu images are the cpu provider and the wasm images within the parity bound', async () => {
     const source = readBundleDir(tinyBundleDir());
     // Each provider loads the graph it would serve: cpu the sparse MoE, webgpu the grouped one.
     const cpu = await AuroraPipeline.load(ort, source, { preferPaths: true, sessionOptions: sessionOptionsFor('cpu'), generatorGraph: generatorGraphFor('cpu') });
     const gpu = await AuroraPipeline.load(ort, source, { preferPaths: true, sessionOptions: sessionOptionsFor('webgpu'), generatorGraph: generatorGraphFor('webgpu') });
+    // WASM (onnxruntime-web, as Workers and browsers run it) loads the sparse graph, as it serves.
+    const wasm = await AuroraPipeline.load(ortWeb as unknown as OrtModule, source);
     const requests = PROMPTS.flatMap((prompt) => SEEDS.map((seed) => ({ prompt, seed })));
-    let identical = 0;
-    let total = 0;
-    let worst = 0;
+    const pairs = { cpu: { identical: 0, total: 0, worst: 0 }, wasm: { identical: 0, total: 0, worst: 0 } };
     for (let i = 0; i < requests.length; i += 12) {
       const chunk = requests.slice(i, i + 12);
-      const a = await cpu.generate(chunk);
       const b = await gpu.generate(chunk);
-      for (let j = 0; j < chunk.length; j++) {
-        const s = parityStats(a[j].pixels, b[j].pixels);
-        expect(withinParity(s), `${chunk[j].prompt} seed ${chunk[j].seed}: ${JSON.stringify(s)}`).toBe(true);
-        identical += s.identical;
-        total += s.total;
-        worst = Math.max(worst, s.maxDiff);
+      for (const [name, other] of [['cpu', cpu], ['wasm', wasm]] as const) {
+        const a = await other.generate(chunk);
+        const sum = pairs[name];
+        for (let j = 0; j < chunk.length; j++) {
+          const s = parityStats(a[j].pixels, b[j].pixels);
+          expect(withinParity(s), `${name} vs webgpu, ${chunk[j].prompt} seed ${chunk[j].seed}: ${JSON.stringify(s)}`).toBe(true);
+          sum.identical += s.identical;
+          sum.total += s.total;
+          sum.worst = Math.max(sum.worst, s.maxDiff);
+        }
       }
     }
-    console.log(`parity cpu vs webgpu: ${requests.length} images, ${((100 * identical) / total).toFixed(4)}% of ${total} uint8 samples identical, max diff ${worst}`);
-    expect(identical / total).toBeGreaterThanOrEqual(0.999);
+    for (const [name, sum] of Object.entries(pairs)) {
+      console.log(`parity ${name} vs webgpu: ${requests.length} images, ${((100 * sum.identical) / sum.total).toFixed(4)}% of ${sum.total} uint8 samples identical, max diff ${sum.worst}`);
+      expect(sum.identical / sum.total).toBeGreaterThanOrEqual(0.999);
+    }
     // lavapipe is a CPU running shaders: ~1 s per image, and the first run compiles them (~20 s).
   }, 900_000);
 });
