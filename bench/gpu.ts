@@ -47,8 +47,8 @@ import { reportPlacements, summarizeFallback } from '../packages/model/src/node/
 import { Builder } from '../packages/model/src/onnx/builder.ts';
 import { encodeModel } from '../packages/model/src/onnx/encode.ts';
 import { Graph } from '../packages/model/src/onnx/graph.ts';
-import { type ParamProvider, ParamRegistry, type ParamSpec } from '../packages/model/src/onnx/params.ts';
-import { randomProvider } from '../packages/model/src/onnx/providers.ts';
+import { ParamRegistry } from '../packages/model/src/onnx/params.ts';
+import { randomProvider, sharedProvider } from '../packages/model/src/onnx/providers.ts';
 import { GeneratorSession, type GeneratorShape } from '../packages/model/src/runtime/generator-session.ts';
 import type { InferenceSession, OrtModule, Tensor } from '../packages/model/src/runtime/ort-types.ts';
 import { median, noise, syntheticBatch } from './common.ts';
@@ -114,21 +114,6 @@ function parity(a: Float32Array, b: Float32Array, dims: readonly [number, number
     }
   }
   return { identical: same / total, maxDiff };
-}
-
-/** A provider that hands out the same arrays for the same names (one set of v1 weights for every MoE variant). */
-function memoProvider(base: ParamProvider): ParamProvider {
-  const seen = new Map<string, Float32Array>();
-  return {
-    provide(spec: ParamSpec): Float32Array {
-      let data = seen.get(spec.name);
-      if (!data) {
-        data = base.provide(spec);
-        seen.set(spec.name, data);
-      }
-      return data;
-    },
-  };
 }
 
 export async function runGpuBench(options: GpuBenchOptions = {}): Promise<GpuBenchResult | null> {
@@ -264,7 +249,7 @@ export async function runGpuBench(options: GpuBenchOptions = {}): Promise<GpuBen
       notes['gpu.v1'] = 'skipped: CPU-emulated adapter';
     } else {
       const config = v1Config;
-      const weights = memoProvider(fastRandomProvider(1));
+      const weights = sharedProvider(fastRandomProvider(1));
       for (const moe of options.v1Moe ?? [shipped]) {
         const key = suffix(moe);
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-v1-gpu-'));

@@ -4,7 +4,8 @@ import type { GeneratorConfig } from '../config/generator-config.ts';
 import { buildGenerator } from '../generator/generator.ts';
 import { outputResolution } from '../generator/layout.ts';
 import { type EncodedModel, encodeModel } from '../onnx/encode.ts';
-import type { ParamProvider, ParamSpec } from '../onnx/params.ts';
+import type { ParamProvider } from '../onnx/params.ts';
+import { sharedProvider } from '../onnx/providers.ts';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, type BundleManifest, parseBundleManifest } from './manifest.ts';
 import { sha256Hex } from './sha256.ts';
 
@@ -96,21 +97,6 @@ export const GPU_GENERATOR_FILE = 'generator-gpu.onnx';
 /** Whether any resolution has a MoE feed-forward (two or more experts). */
 function hasMoe(config: GeneratorConfig): boolean {
   return config.include_ff && Object.values(config.num_experts).some((e) => e >= 2);
-}
-
-/** A provider that hands out the same array for a name every time (one copy of the weights for two graphs). */
-function sharedProvider(base: ParamProvider): ParamProvider {
-  const seen = new Map<string, Float32Array>();
-  return {
-    provide(spec: ParamSpec): Float32Array {
-      let data = seen.get(spec.name);
-      if (!data) {
-        data = base.provide(spec);
-        seen.set(spec.name, data);
-      }
-      return data;
-    },
-  };
 }
 
 function sameBytes(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {

@@ -67,6 +67,24 @@ export function randomProvider(seed: number): ParamProvider {
   };
 }
 
+/**
+ * A provider that hands out the same array for a name every time: one copy of the weights for
+ * several graphs built from `base` (a bundle's two generator graphs, the GPU bench's MoE variants).
+ */
+export function sharedProvider(base: ParamProvider): ParamProvider {
+  const seen = new Map<string, Float32Array>();
+  return {
+    provide(spec: ParamSpec): Float32Array {
+      let data = seen.get(spec.name);
+      if (!data) {
+        data = base.provide(spec);
+        seen.set(spec.name, data);
+      }
+      return data;
+    },
+  };
+}
+
 /** Declares shapes only: for listing a model's parameters without allocating its weights. */
 export function shapeOnlyProvider(): ParamProvider {
   return { provide: () => new Float32Array(0) };
