@@ -51,7 +51,7 @@ import { ParamRegistry } from '../packages/model/src/onnx/params.ts';
 import { randomProvider, sharedProvider } from '../packages/model/src/onnx/providers.ts';
 import { GeneratorSession, type GeneratorShape } from '../packages/model/src/runtime/generator-session.ts';
 import type { InferenceSession, OrtModule, Tensor } from '../packages/model/src/runtime/ort-types.ts';
-import { median, noise, syntheticBatch } from './common.ts';
+import { median, noise, syntheticBatch, timeRuns } from './common.ts';
 import { fastRandomProvider } from './random-weights.ts';
 
 const ort = ortNode as unknown as OrtModule;
@@ -86,17 +86,6 @@ export interface GpuBenchResult {
 
 function log(message: string): void {
   process.stderr.write(`[bench:gpu] ${message}\n`);
-}
-
-async function timeRuns(run: () => Promise<unknown>, runs: number, warmup: number): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await run();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
-  }
-  return times;
 }
 
 /** uint8 agreement of two raw image batches (the project's parity bound: >= 99.9% identical, max 1). */

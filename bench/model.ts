@@ -37,7 +37,7 @@ import { type ParamProvider, ParamRegistry, type ParamSpec } from '../packages/m
 import { randomProvider, shapeOnlyProvider } from '../packages/model/src/onnx/providers.ts';
 import { GeneratorSession } from '../packages/model/src/runtime/generator-session.ts';
 import type { InferenceSession, OrtModule, Tensor } from '../packages/model/src/runtime/ort-types.ts';
-import { median, noise, syntheticBatch } from './common.ts';
+import { median, noise, syntheticBatch, timeRuns } from './common.ts';
 import { fastRandomProvider } from './random-weights.ts';
 
 const node = ortNode as unknown as OrtModule;
@@ -64,17 +64,6 @@ function shapeOf(preset: string) {
 
 function rssMb(): number {
   return process.resourceUsage().maxRSS / 1024;
-}
-
-async function timeRuns(run: () => Promise<unknown>, runs: number, warmup = 1): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await run();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
-  }
-  return times;
 }
 
 /** Rounds float32 values to the nearest float16 (ties to even) and back. */
