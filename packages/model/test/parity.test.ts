@@ -4,26 +4,17 @@ import { describe, expect, it } from 'vitest';
 import { readBundleDir } from '../src/node/bundle-dir.ts';
 import { AuroraPipeline } from '../src/pipeline/pipeline.ts';
 import type { OrtModule } from '../src/runtime/ort-types.ts';
-import { parityStats, withinParity } from './support/parity.ts';
+import { PARITY_REQUESTS, parityStats, withinParity } from './support/parity.ts';
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
 ortWeb.env.wasm.numThreads = 1;
-
-const PROMPTS = [
-  'a red apple on a table', 'an astronaut riding a horse', 'a watercolor lighthouse at dusk', 'a cat in the rain',
-  'a neon city street at night', 'snowy mountains under a blue sky', 'a bowl of fruit', 'a small house in the forest',
-  'sunset over the ocean', 'a yellow flower, macro', 'a happy robot with a balloon', 'a vintage car, black and white',
-  'a castle under the stars', 'coffee next to a laptop', 'a bird over a lake', 'a girl reading in a library',
-  'pasta with basil', 'abstract geometric shapes', 'a white horse at sunrise', 'Ünïcödé prompt with emoji 🍎 & <html>',
-];
-const SEEDS = [0, 7, 4294967295];
 
 describe('prompt -> PNG parity between onnxruntime-node and onnxruntime-web (WASM SIMD)', () => {
   it('20 prompts x 3 seeds stay within the parity bound', async () => {
     const source = readBundleDir(tinyBundleDir());
     const node = await AuroraPipeline.load(ortNode as unknown as OrtModule, source, { preferPaths: true });
     const web = await AuroraPipeline.load(ortWeb as unknown as OrtModule, source);
-    const requests = PROMPTS.flatMap((prompt) => SEEDS.map((seed) => ({ prompt, seed })));
+    const requests = PARITY_REQUESTS;
     let identical = 0;
     let total = 0;
     let worst = 0;

@@ -16,7 +16,7 @@ import { generatorGraphFor, probeWebGpu, sessionOptionsFor } from '../src/node/e
 import { reportPlacements } from '../src/node/placements.ts';
 import { AuroraPipeline } from '../src/pipeline/pipeline.ts';
 import type { OrtModule } from '../src/runtime/ort-types.ts';
-import { parityStats, withinParity } from './support/parity.ts';
+import { PARITY_REQUESTS, parityStats, withinParity } from './support/parity.ts';
 import { HAS_REFERENCE, REFERENCE_DIR, REPO_ROOT } from './support/reference.ts';
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
@@ -43,16 +43,6 @@ async function aurora(args: readonly string[], env: Record<string, string> = {})
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
-
-// The prompts and seeds of parity.test.ts (node vs wasm): the same bound holds between cpu and webgpu.
-const PROMPTS = [
-  'a red apple on a table', 'an astronaut riding a horse', 'a watercolor lighthouse at dusk', 'a cat in the rain',
-  'a neon city street at night', 'snowy mountains under a blue sky', 'a bowl of fruit', 'a small house in the forest',
-  'sunset over the ocean', 'a yellow flower, macro', 'a happy robot with a balloon', 'a vintage car, black and white',
-  'a castle under the stars', 'coffee next to a laptop', 'a bird over a lake', 'a girl reading in a library',
-  'pasta with basil', 'abstract geometric shapes', 'a white horse at sunrise', 'Ünïcödé prompt with emoji 🍎 & <html>',
-];
-const SEEDS = [0, 7, 4294967295];
 
 describe('a WebGPU adapter', () => {
   it.runIf(REQUIRED)('exists where AURORA_REQUIRE_WEBGPU=1 (CI)', () => {
@@ -106,7 +96,8 @@ describe.skipIf(!probe.ok)('the WebGPU execution provider', () => {
     const gpu = await AuroraPipeline.load(ort, source, { preferPaths: true, sessionOptions: sessionOptionsFor('webgpu'), generatorGraph: generatorGraphFor('webgpu') });
     // WASM (onnxruntime-web, as Workers and browsers run it) loads the sparse graph, as it serves.
     const wasm = await AuroraPipeline.load(ortWeb as unknown as OrtModule, source);
-    const requests = PROMPTS.flatMap((prompt) => SEEDS.map((seed) => ({ prompt, seed })));
+    // The requests of parity.test.ts (node vs wasm): the same bound holds between cpu and webgpu.
+    const requests = PARITY_REQUESTS;
     const pairs = { cpu: { identical: 0, total: 0, worst: 0 }, wasm: { identical: 0, total: 0, worst: 0 } };
     for (let i = 0; i < requests.length; i += 12) {
       const chunk = requests.slice(i, i + 12);
