@@ -1,25 +1,14 @@
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { decodePng } from '../src/image/png.ts';
+import { runAurora } from './support/cli.ts';
 import { parityStats, withinParity } from './support/parity.ts';
-import { HAS_REFERENCE, REFERENCE_DIR, REPO_ROOT } from './support/reference.ts';
+import { HAS_REFERENCE, REFERENCE_DIR } from './support/reference.ts';
 import { tinyBundleDir, zeroFourBytes } from './support/tiny-bundle.ts';
 
-const BIN = path.join(REPO_ROOT, 'packages/model/bin/aurora.mjs');
-
-async function aurora(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const aurora = (...args: string[]) => runAurora(args);
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-cli-'));
 

@@ -1,27 +1,15 @@
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { type EvalGenerate, evaluate, meanPairwiseDifference } from '../src/eval/eval.ts';
 import { decodePng } from '../src/image/png.ts';
 import { renderScene } from '../src/world/render.ts';
 import { sampleScene } from '../src/world/scene.ts';
-import { REPO_ROOT } from './support/reference.ts';
+import { runAurora } from './support/cli.ts';
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
-const BIN = path.join(REPO_ROOT, 'packages/model/bin/aurora.mjs');
-
-async function aurora(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const aurora = (...args: string[]) => runAurora(args);
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-eval-'));
 

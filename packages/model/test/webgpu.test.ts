@@ -5,9 +5,7 @@
  * driver: correct, not fast) and sets AURORA_REQUIRE_WEBGPU=1, which turns a missing adapter into a
  * failure; elsewhere these tests are skipped with the probe's reason.
  */
-import { execFile } from 'node:child_process';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
@@ -16,11 +14,11 @@ import { generatorGraphFor, probeWebGpu, sessionOptionsFor } from '../src/node/e
 import { reportPlacements } from '../src/node/placements.ts';
 import { AuroraPipeline } from '../src/pipeline/pipeline.ts';
 import type { OrtModule } from '../src/runtime/ort-types.ts';
+import { runAurora } from './support/cli.ts';
 import { PARITY_REQUESTS, parityStats, withinParity } from './support/parity.ts';
 import { HAS_REFERENCE, REFERENCE_DIR, REPO_ROOT } from './support/reference.ts';
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
-const BIN = path.join(REPO_ROOT, 'packages/model/bin/aurora.mjs');
 const ort = ortNode as unknown as OrtModule;
 ortWeb.env.wasm.numThreads = 1;
 
@@ -30,19 +28,7 @@ if (!probe.ok) {
   console.warn(`\n*** WEBGPU TESTS SKIPPED: no WebGPU adapter here: ${probe.reason}\n*** (CI installs one: .ci/run, libvulkan1 + Mesa >= 25 lavapipe)\n`);
 }
 
-async function aurora(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
-      maxBuffer: 1 << 26,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const aurora = (args: readonly string[], env: Record<string, string> = {}) => runAurora(args, { env, maxBuffer: 1 << 26 });
 
 describe('a WebGPU adapter', () => {
   it.runIf(REQUIRED)('exists where AURORA_REQUIRE_WEBGPU=1 (CI)', () => {
