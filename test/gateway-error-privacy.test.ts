@@ -6,9 +6,9 @@
  */
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NodeGateway, startNodeGateway } from '../apps/edge/src/node.ts';
+import type { NodeGateway } from '../apps/edge/src/node.ts';
 import { freePort } from '../apps/edge/src/node/runner-process.ts';
-import { expectErrorBody, postJson, removeTempDirs, tempDir, tinyOnly } from './support/reliability.ts';
+import { expectErrorBody, postJson, removeTempDirs, startLoggingGateway, tempDir } from './support/reliability.ts';
 
 let gateway: NodeGateway;
 let runnerUrl: string;
@@ -17,20 +17,10 @@ const logs: string[] = [];
 beforeAll(async () => {
   // A port nothing listens on: the runner is "down" and its address must stay in the log.
   runnerUrl = `http://127.0.0.1:${await freePort()}`;
-  gateway = await startNodeGateway({
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOCAL_RUNNER: '0',
-      ...tinyOnly(),
-      ANON_RPM: '0',
-      DATABASE_PATH: path.join(tempDir(), 'cache.sqlite'),
-      RUNNERS: runnerUrl,
-      RUNNER_SHARED_SECRET: 'error-privacy-secret-0123456789',
-    },
-    log: (line) => logs.push(line),
-  });
+  gateway = await startLoggingGateway(
+    { DATABASE_PATH: path.join(tempDir(), 'cache.sqlite'), RUNNERS: runnerUrl, RUNNER_SHARED_SECRET: 'error-privacy-secret-0123456789' },
+    logs,
+  );
 });
 
 afterAll(async () => {

@@ -5,27 +5,14 @@
  */
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NodeGateway, startNodeGateway } from '../apps/edge/src/node.ts';
-import { call, postJson, removeTempDirs, tempDir, tinyOnly } from './support/reliability.ts';
+import type { NodeGateway } from '../apps/edge/src/node.ts';
+import { call, postJson, removeTempDirs, startLoggingGateway, tempDir } from './support/reliability.ts';
 
 let gateway: NodeGateway;
 const logs: string[] = [];
 
 beforeAll(async () => {
-  gateway = await startNodeGateway({
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOCAL_RUNNER: '0',
-      ...tinyOnly(),
-      RUNNERS: '',
-      ANON_RPM: '0',
-      METRICS_PORT: '0',
-      DATABASE_PATH: path.join(tempDir(), 'cache.sqlite'),
-    },
-    log: (line) => logs.push(line),
-  });
+  gateway = await startLoggingGateway({ METRICS_PORT: '0', DATABASE_PATH: path.join(tempDir(), 'cache.sqlite') }, logs);
 });
 
 afterAll(async () => {

@@ -6,27 +6,22 @@
  */
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NodeGateway, startNodeGateway } from '../apps/edge/src/node.ts';
-import { postJson, removeTempDirs, tempDir, tinyOnly, waitFor } from './support/reliability.ts';
+import type { NodeGateway } from '../apps/edge/src/node.ts';
+import { postJson, removeTempDirs, startLoggingGateway, tempDir, waitFor } from './support/reliability.ts';
 
 let gateway: NodeGateway;
 const logs: string[] = [];
 
 beforeAll(async () => {
-  gateway = await startNodeGateway({
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
+  // aurora-tiny only (startLoggingGateway's default): a restarted runner loads only the model under test.
+  gateway = await startLoggingGateway(
+    {
       LOCAL_RUNNER: '1',
-      ...tinyOnly(), // a restarted runner loads only the model under test
-      RUNNERS: '',
-      ANON_RPM: '0',
       RUNNER_HEALTH_TTL_MS: '60000', // health must follow the process, not a probe after the TTL
       DATABASE_PATH: path.join(tempDir(), 'cache.sqlite'),
     },
-    log: (line) => logs.push(line),
-  });
+    logs,
+  );
 });
 
 afterAll(async () => {

@@ -42,15 +42,22 @@ export function tinyOnly(): { EDGE_BUNDLES: string } {
 }
 
 /**
- * The Node gateway in this process on a loopback port, aurora-tiny only unless EDGE_BUNDLES says
- * otherwise ('': the npm start default), no local runner unless asked (ANON_RPM=0: load from one
- * IP is not rate limited).
+ * The environment of a Node gateway in this process on a loopback port, aurora-tiny only unless
+ * EDGE_BUNDLES says otherwise ('': the npm start default), no local runner and no remote runners
+ * unless asked (ANON_RPM=0: load from one IP is not rate limited); `env` overrides any of it.
  */
+function gatewayEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, PORT: '0', HOST: '127.0.0.1', LOCAL_RUNNER: '0', RUNNERS: '', ANON_RPM: '0', ...tinyOnly(), ...env };
+}
+
+/** The Node gateway in this process (gatewayEnv, WASM batches of 2), its log discarded. */
 export function startGateway(env: Record<string, string>): Promise<NodeGateway> {
-  return startNodeGateway({
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOCAL_RUNNER: '0', RUNNERS: '', WASM_MAX_BATCH: '2', ANON_RPM: '0', ...tinyOnly(), ...env },
-    log: () => undefined,
-  });
+  return startNodeGateway({ env: gatewayEnv({ WASM_MAX_BATCH: '2', ...env }), log: () => undefined });
+}
+
+/** The Node gateway in this process (gatewayEnv, the gateway's own WASM batch size), each log line pushed onto `logs`. */
+export function startLoggingGateway(env: Record<string, string>, logs: string[]): Promise<NodeGateway> {
+  return startNodeGateway({ env: gatewayEnv(env), log: (line) => logs.push(line) });
 }
 
 export type GatewayChild = ListeningChild;
