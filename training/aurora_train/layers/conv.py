@@ -1,12 +1,11 @@
 """ConvLayer: the reference's unmodulated conv (attention proj_in/proj_out, residual skip)."""
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .ops import bias_act, filter_padding, setup_filter, transposed_upsample_conv, upfirdn2d
+from .ops import bias_act, filter_padding, init_conv_params, setup_filter, transposed_upsample_conv, upfirdn2d
 
 
 class ConvLayer(nn.Module):
@@ -17,18 +16,7 @@ class ConvLayer(nn.Module):
         self.kernel_size, self.scale_factor = kernel_size, scale_factor
         self.activation_type, self.conv_clamp = activation_type, conv_clamp
         shape = (out_channels, in_channels, kernel_size, kernel_size)
-        wscale = wscale_gain / np.sqrt(kernel_size * kernel_size * in_channels)
-        if use_wscale:
-            self.weight = nn.Parameter(torch.randn(*shape) / lr_mul)
-            self.wscale = wscale * lr_mul
-        else:
-            self.weight = nn.Parameter(torch.randn(*shape) * wscale / lr_mul)
-            self.wscale = lr_mul
-        if add_bias:
-            self.bias = nn.Parameter(torch.zeros(out_channels))
-            self.bscale = lr_mul
-        else:
-            self.bias = None
+        init_conv_params(self, shape, in_channels, out_channels, kernel_size, add_bias, use_wscale, wscale_gain, lr_mul)
         if scale_factor > 1:
             self.register_buffer("filter", setup_filter(filter_kernel))
 

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from .dense import DenseLayer
 from .mtm import deform_conv2d, split_offsets
-from .ops import ACT_GAIN, bias_act, filter_padding, setup_filter, transposed_upsample_conv, upfirdn2d
+from .ops import ACT_GAIN, bias_act, filter_padding, init_conv_params, setup_filter, transposed_upsample_conv, upfirdn2d
 
 
 def modulate(weight: torch.Tensor, style: torch.Tensor, demodulate: bool, eps: float, style_gain: float) -> torch.Tensor:
@@ -48,18 +48,7 @@ class AdaptiveModulateConvLayer(nn.Module):
         self.activation_type, self.conv_clamp = activation_type, conv_clamp
         self.adaptive = num_kernels > 1
         shape = (num_kernels, out_channels, in_channels, kernel_size, kernel_size)
-        wscale = wscale_gain / np.sqrt(kernel_size * kernel_size * in_channels)
-        if use_wscale:
-            self.weight = nn.Parameter(torch.randn(*shape) / lr_mul)
-            self.wscale = wscale * lr_mul
-        else:
-            self.weight = nn.Parameter(torch.randn(*shape) * wscale / lr_mul)
-            self.wscale = lr_mul
-        if add_bias:
-            self.bias = nn.Parameter(torch.zeros(out_channels))
-            self.bscale = lr_mul
-        else:
-            self.bias = None
+        init_conv_params(self, shape, in_channels, out_channels, kernel_size, add_bias, use_wscale, wscale_gain, lr_mul)
         dense = dict(add_bias=True, init_bias=1.0, use_wscale=use_wscale, wscale_gain=wscale_gain, lr_mul=lr_mul,
                      activation_type="linear")
         self.style = DenseLayer(modulate_dim, in_channels, **dense)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 # bias_act's activation table: (function, default gain).
@@ -85,3 +87,26 @@ def transposed_upsample_conv(x: torch.Tensor, weight: torch.Tensor, f: torch.Ten
     pxt, pyt = max(min(-px0, -px1), 0), max(min(-py0, -py1), 0)
     x = F.conv_transpose2d(x, weight, stride=up, padding=(pyt, pxt), groups=groups)
     return upfirdn2d(x, f, up=1, padding=(px0 + pxt, px1 + pxt, py0 + pyt, py1 + pyt), gain=up * up)
+
+
+def init_conv_params(module: nn.Module, shape: tuple[int, ...], in_channels: int, out_channels: int, kernel_size: int,
+                     add_bias: bool, use_wscale: bool, wscale_gain: float, lr_mul: float) -> None:
+    """The reference's equalised-lr conv parameters on `module` (ConvLayer, AdaptiveModulateConvLayer).
+
+    Sets weight (`shape`, N(0, 1) draws) and wscale; with use_wscale the stored weight is
+    N(0, 1) / lr_mul and the runtime scale wscale_gain / sqrt(k*k*in) * lr_mul, else the scale is
+    folded into the stored weight and wscale is lr_mul. Then bias (zeros, out_channels) and bscale
+    = lr_mul, or bias None. Registered in that order, so the seeded draws and state dict keep theirs.
+    """
+    wscale = wscale_gain / np.sqrt(kernel_size * kernel_size * in_channels)
+    if use_wscale:
+        module.weight = nn.Parameter(torch.randn(*shape) / lr_mul)
+        module.wscale = wscale * lr_mul
+    else:
+        module.weight = nn.Parameter(torch.randn(*shape) * wscale / lr_mul)
+        module.wscale = lr_mul
+    if add_bias:
+        module.bias = nn.Parameter(torch.zeros(out_channels))
+        module.bscale = lr_mul
+    else:
+        module.bias = None
