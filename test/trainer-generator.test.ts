@@ -8,19 +8,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { convertCommand } from '../packages/model/src/cli/convert.ts';
 import { generatorPreset } from '../packages/model/src/config/presets.ts';
-import { maxAbsDiff } from '../packages/model/src/conform/compare.ts';
 import { readBundleDir } from '../packages/model/src/node/bundle-dir.ts';
-import { createGraphSession } from '../packages/model/src/pipeline/sessions.ts';
-import { GeneratorSession } from '../packages/model/src/runtime/generator-session.ts';
-import type { OrtModule } from '../packages/model/src/runtime/ort-types.ts';
 import { parseClipVocab } from '../packages/model/src/tokenizer/vocab.ts';
 import { findTorchPython, runTrainingPython, TRAINING_DIR } from './support/torch-python.ts';
+import { expectBundleMatchesTorch } from './support/torch-outputs.ts';
 
-const ort = ortNode as unknown as OrtModule;
 const SHARED_DIR = path.resolve(TRAINING_DIR, '../../shared');
 const REFERENCE_DIR = path.join(SHARED_DIR, 'reference');
 const VOCAB = path.join(SHARED_DIR, 'clip/bpe_simple_vocab_16e6.txt.gz');
@@ -37,14 +32,6 @@ if (skipReason) console.warn(`trainer-generator tests SKIPPED: ${skipReason}`);
 const fixtures = skipReason
   ? []
   : fs.readdirSync(REFERENCE_DIR).filter((name) => fs.existsSync(path.join(REFERENCE_DIR, name, 'generator.pth'))).sort();
-
-function floats(file: string): Float32Array {
-  return new Float32Array(new Uint8Array(fs.readFileSync(file)).buffer);
-}
-
-function ints(file: string): Int32Array {
-  return new Int32Array(new Uint8Array(fs.readFileSync(file)).buffer);
-}
 
 describe.skipIf(skipReason !== null)('trainer generator (training/aurora_train)', () => {
   it('finds the shared fixtures', () => {
@@ -77,32 +64,8 @@ describe.skipIf(skipReason !== null)('trainer generator (training/aurora_train)'
       '--config', 'aurora-shapes', '--clip-heads', '4', '--id', 'trainer-test', '--out', out,
     ]);
     expect(code).toBe(0);
-    const bundle = readBundleDir(out);
-    const m = bundle.manifest;
-
-    // The text tower: our CLIP graph on the same token ids gives the PyTorch tower's ln_final tokens.
-    const ids = BigInt64Array.from(ints(path.join(dir, 'token_ids.i32')), (v) => BigInt(v));
-    const text = await createGraphSession(ort, bundle, m.textEncoder, { preferPaths: true });
-    const encoded = await text.run({ token_ids: new ort.Tensor('int64', ids, [n, 77]) });
-    const tokens = floats(path.join(dir, 'clip_tokens.f32'));
-    expect(maxAbsDiff(tokens, encoded.text_tokens.data as Float32Array)).toBeLessThanOrEqual(1e-4);
-    const eot = Array.from(ints(path.join(dir, 'eot_ind.i32')));
-    expect(Array.from(encoded.eot_index.data as BigInt64Array, Number)).toEqual(eot);
-
-    // The generator: same z and text tokens, psi 1, eval mode in PyTorch.
-    const generator = GeneratorSession.wrap(ort, await createGraphSession(ort, bundle, m.generator, { preferPaths: true }), {
-      clipWidth: config.clip_out_dim,
-      zDim: config.z_dim,
-      numLayers: m.generator.numLayers,
-    });
-    const result = await generator.run({ textTokens: tokens, eotIndex: eot, z: floats(path.join(dir, 'z.f32')), psi: new Array(n).fill(1) });
-    const expected = floats(path.join(dir, 'image.f32'));
-    const image = result.image.data as Float32Array;
-    expect(image.length).toBe(expected.length);
-    expect(maxAbsDiff(expected, image)).toBeLessThanOrEqual(1e-4);
-    // Not a trivially equal pair: the image has structure and differs between samples.
-    const perSample = expected.length / n;
-    expect(maxAbsDiff(expected.subarray(0, perSample), expected.subarray(perSample, 2 * perSample))).toBeGreaterThan(0.05);
+    // Text tower and generator (eval mode in PyTorch) within 1e-4; the image has structure and differs between samples.
+    await expectBundleMatchesTorch(readBundleDir(out), dir, n, { clipWidth: config.clip_out_dim, zDim: config.z_dim }, 0.05);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
