@@ -1,5 +1,5 @@
 /**
- * A sample's image must be bit-identical whether it runs alone or in a batch (README,
+ * A sample's image must be bit-identical whether it runs alone or in a batch (docs/model.md,
  * "Conformance"), including the serving path's text-conditional centre. Found at paper scale
  * (aurora-v1, generate --n 3): the centre's mean over its K codes was a ReduceMean over a middle
  * axis, which onnxruntime sums in another order when the batch is 1, so one PNG sample moved by 1.

@@ -13,7 +13,7 @@ import { createTensor } from '../src/weights/index.ts';
 
 /**
  * Configurations the reference Text2ImageGenerator accepts that our first schema/graph got
- * wrong (found by running the reference on generated fixtures; see README "Conformance").
+ * wrong (found by running the reference on generated fixtures; see docs/model.md, "Conformance").
  */
 const BASE = SMALL_32;
 

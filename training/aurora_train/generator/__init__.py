@@ -2,7 +2,7 @@
 
 State-dict keys, order and shapes equal the reference's, so `generator_smooth` checkpoints load
 both ways (strict) and `aurora convert` turns ours into an ONNX bundle. Per-sample semantics are
-those of our ONNX graph (README "Conformance"): a batch never changes a sample's image.
+those of our ONNX graph (docs/model.md, "Conformance"): a batch never changes a sample's image.
 """
 from __future__ import annotations
 

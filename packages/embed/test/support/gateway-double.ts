@@ -1,7 +1,7 @@
 /**
  * TEST DOUBLE of the gateway (apps/edge): a unit-level harness for the element. The real gateway
  * serves the same (and is driven the same way in test/e2e-browser.test.ts). It serves exactly
- * what the embed needs from the gateway (see README "Embedding" and the integration checklist):
+ * what the embed needs from the gateway (see docs/embedding.md and the integration checklist):
  * /embed.js and its chunk, /ort/* (onnxruntime-web dist), /bundles/<id>/*,
  * POST /v1/images/generations and GET /v1/images/<id>.png, with an API-key check, a per-key origin
  * allowlist, a 429 key, and CORS. Images come from the REAL AuroraPipeline on onnxruntime-node,
