@@ -150,6 +150,7 @@ class Trainer:
         self.z_gen.manual_seed(args.seed + 7919)
         self.step = 0
         self.nimg = 0
+        self.all_finite = torch.tensor(True, device=self.device)
         self.elapsed = 0.0
         if args.resume:
             self.load(self.out / "checkpoint.pt")
@@ -201,14 +202,16 @@ class Trainer:
     def latents(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.g_config["z_dim"], generator=self.z_gen, device=self.device)
 
-    def train_step(self) -> dict[str, float]:
+    def train_step(self) -> dict[str, torch.Tensor]:
         a = self.args
         batch = self.world.sample(a.batch)
         reals = batch["images"]
         ids = batch["token_ids"]
         tokens, eot = self.encode(ids)
         mm_tokens, mm_eot = self.encode(batch["mismatch_token_ids"])
-        stats: dict[str, float] = {}
+        # Losses stay on the device as detached 0-d tensors: reading them (.item()) every step would
+        # make the host wait for the GPU 10+ times a step; run() reads them only when it logs or saves.
+        stats: dict[str, torch.Tensor] = {}
 
         # Discriminator: real/caption -> real; fake/caption and real/wrong caption -> fake.
         self.d.requires_grad_(True)
@@ -222,18 +225,18 @@ class Trainer:
         if a.contrastive > 0:
             c_real = contrastive_loss(self.d.contrastive_logits(h_real, tokens, eot), ids)
             loss_d = loss_d + a.contrastive * c_real
-            stats["d_contrastive"] = c_real.item()
+            stats["d_contrastive"] = c_real.detach()
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
-        stats.update(d_real=d_real.mean().item(), d_fake=d_fake.mean().item(), d_mismatch=d_mm.mean().item(), loss_d=loss_d.item())
+        stats.update(d_real=d_real.mean().detach(), d_fake=d_fake.mean().detach(), d_mismatch=d_mm.mean().detach(), loss_d=loss_d.detach())
 
         if a.r1_gamma > 0 and self.step % a.r1_every == 0:
             r1 = r1_penalty(self.d, reals, tokens, eot)
             self.opt_d.zero_grad(set_to_none=True)
             (r1 * (a.r1_gamma / 2) * a.r1_every).backward()
             self.opt_d.step()
-            stats["r1"] = r1.item()
+            stats["r1"] = r1.detach()
 
         # Generator: fool D under the caption, match the caption in D's contrastive space, balance experts.
         self.d.requires_grad_(False)
@@ -244,11 +247,13 @@ class Trainer:
         if a.contrastive > 0:
             c_fake = contrastive_loss(self.d.contrastive_logits(h_fake, tokens, eot), ids)
             loss_g = loss_g + a.contrastive * c_fake
-            stats["g_contrastive"] = c_fake.item()
+            stats["g_contrastive"] = c_fake.detach()
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
-        stats.update(g_adv=g_adv.item(), moe=float(out["moe_loss"]), loss_g=loss_g.item())
+        stats.update(g_adv=g_adv.detach(), moe=torch.as_tensor(out["moe_loss"], device=self.device).detach(), loss_g=loss_g.detach())
+        # Every loss of every step so far finite, kept on the device and checked before anything is logged or saved.
+        self.all_finite &= torch.isfinite(torch.stack([v.float() for v in stats.values()])).all()
 
         self.nimg += a.batch
         half_life = a.ema_kimg * 1000
@@ -272,23 +277,23 @@ class Trainer:
         while True:
             stats = self.train_step()
             self.elapsed = time.time() - start
-            bad = [k for k, v in stats.items() if not math.isfinite(v)]
-            if bad:
-                self.write_run_info("diverged")
-                sys.exit(f"train.py: non-finite {', '.join(bad)} at step {self.step}; last good checkpoint kept")
+            done = (a.steps and self.step >= a.steps) or (a.minutes and self.elapsed >= a.minutes * 60)
+            due_snapshot = bool(snapshot_marks) and self.elapsed >= snapshot_marks[0] * 60
+            due_save = done or time.time() - last_save >= a.save_every
+            if self.step % a.log_every == 0 or due_snapshot or due_save:
+                self.stop_if_diverged({k: v.item() for k, v in stats.items()})
             if self.step % a.log_every == 0:
                 now = time.time()
                 rate = a.log_every / max(now - last_log, 1e-9)
                 last_log = now
                 line = {"step": self.step, "nimg": self.nimg, "seconds": round(self.elapsed, 1), "steps_per_s": round(rate, 2),
-                        **{k: round(v, 5) for k, v in stats.items()}}
+                        **{k: round(v.item(), 5) for k, v in stats.items()}}
                 log.write(json.dumps(line) + "\n")
                 log.flush()
                 print(json.dumps(line), flush=True)
             while snapshot_marks and self.elapsed >= snapshot_marks[0] * 60:
                 self.snapshot(snapshot_marks.pop(0))
-            done = (a.steps and self.step >= a.steps) or (a.minutes and self.elapsed >= a.minutes * 60)
-            if done or time.time() - last_save >= a.save_every:
+            if due_save:
                 self.save()
                 self.write_run_info("finished" if done else "running")
                 last_save = time.time()
@@ -296,6 +301,14 @@ class Trainer:
                 break
         log.close()
         print(f"done: {self.step} steps, {self.nimg} images, {self.elapsed:.0f} s", flush=True)
+
+    def stop_if_diverged(self, latest: dict[str, float]) -> None:
+        """Exits, keeping the last good checkpoint, once any loss of any step so far was not finite."""
+        if bool(self.all_finite):
+            return
+        self.write_run_info("diverged")
+        bad = [k for k, v in latest.items() if not math.isfinite(v)]
+        sys.exit(f"train.py: a non-finite loss by step {self.step} (now: {', '.join(bad) or 'none'}); last good checkpoint kept")
 
     def write_run_info(self, status: str) -> None:
         info = {
