@@ -218,12 +218,13 @@ class Trainer:
         with torch.no_grad():
             fakes = self.g(self.latents(a.batch), tokens, eot)["image"]
         h_real = self.d.image_features(reals)
-        d_real = self.d(reals, tokens, eot, h=h_real)
-        d_fake = self.d(fakes, tokens, eot)
+        e = self.d.text_features(tokens, eot)  # once for the three uses of these captions
+        d_real = self.d(reals, tokens, eot, h=h_real, e=e)
+        d_fake = self.d(fakes, tokens, eot, e=e)
         d_mm = self.d(reals, mm_tokens, mm_eot, h=h_real)
         loss_d = F.softplus(-d_real).mean() + F.softplus(d_fake).mean() + a.mismatch * F.softplus(d_mm).mean()
         if a.contrastive > 0:
-            c_real = contrastive_loss(self.d.contrastive_logits(h_real, tokens, eot), ids)
+            c_real = contrastive_loss(self.d.contrastive_logits(h_real, tokens, eot, e=e), ids)
             loss_d = loss_d + a.contrastive * c_real
             stats["d_contrastive"] = c_real.detach()
         self.opt_d.zero_grad(set_to_none=True)
@@ -242,10 +243,11 @@ class Trainer:
         self.d.requires_grad_(False)
         out = self.g(self.latents(a.batch), tokens, eot)
         h_fake = self.d.image_features(out["image"])
-        g_adv = F.softplus(-self.d(out["image"], tokens, eot, h=h_fake)).mean()
+        e = self.d.text_features(tokens, eot)
+        g_adv = F.softplus(-self.d(out["image"], tokens, eot, h=h_fake, e=e)).mean()
         loss_g = g_adv + out["moe_loss"]
         if a.contrastive > 0:
-            c_fake = contrastive_loss(self.d.contrastive_logits(h_fake, tokens, eot), ids)
+            c_fake = contrastive_loss(self.d.contrastive_logits(h_fake, tokens, eot, e=e), ids)
             loss_g = loss_g + a.contrastive * c_fake
             stats["g_contrastive"] = c_fake.detach()
         self.opt_g.zero_grad(set_to_none=True)

@@ -111,17 +111,22 @@ class TextConditionedDiscriminator(nn.Module):
         return self.text(torch.cat([eot, mean], dim=1))  # (B, E)
 
     def forward(self, images: torch.Tensor, clip_tokens: torch.Tensor, eot_ind: torch.Tensor,
-                h: torch.Tensor | None = None) -> torch.Tensor:
-        """Realness logits (B,) of images under their captions' CLIP token features."""
+                h: torch.Tensor | None = None, e: torch.Tensor | None = None) -> torch.Tensor:
+        """Realness logits (B,) of images under their captions' CLIP token features. h and e, when
+        given, are this batch's image_features / text_features, computed once for several calls."""
         if h is None:
             h = self.image_features(images)
-        e = self.text_features(clip_tokens, eot_ind)
+        if e is None:
+            e = self.text_features(clip_tokens, eot_ind)
         return self.out_uncond(h).squeeze(1) + (self.proj_image(h) * e).sum(1) / math.sqrt(e.shape[1])
 
-    def contrastive_logits(self, h: torch.Tensor, clip_tokens: torch.Tensor, eot_ind: torch.Tensor) -> torch.Tensor:
+    def contrastive_logits(self, h: torch.Tensor, clip_tokens: torch.Tensor, eot_ind: torch.Tensor,
+                           e: torch.Tensor | None = None) -> torch.Tensor:
         """(B, B) image-to-text similarity logits for an InfoNCE loss over the batch."""
+        if e is None:
+            e = self.text_features(clip_tokens, eot_ind)
         img = F.normalize(self.contrast_image(h), dim=1)
-        txt = F.normalize(self.contrast_text(self.text_features(clip_tokens, eot_ind)), dim=1)
+        txt = F.normalize(self.contrast_text(e), dim=1)
         return self.logit_scale.clamp(max=math.log(100.0)).exp() * img @ txt.t()
 
 
