@@ -1,6 +1,6 @@
 import { AuroraApiError } from './errors.ts';
 import { parseRateLimit, parseRetryAfter } from './headers.ts';
-import type { ErrorBody, GenerateRequest, GenerateResponse, GenerateResult, ImageData, LookupRequest, ModelInfo } from './types.ts';
+import type { CacheEntry, ErrorBody, GenerateRequest, GenerateResponse, GenerateResult, LookupRequest, ModelInfo, ModelList } from './types.ts';
 
 export interface AuroraClientOptions {
   /** The gateway's origin (and path prefix, if any), e.g. "https://images.example.com". */
@@ -19,14 +19,15 @@ const RESPONSE_FORMATS = ['url', 'b64_json'];
 const CACHE_MODES = ['use', 'refresh', 'only'];
 const IMAGE_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
+/** null and absent mean the same to the gateway for its optional numbers. */
 function checkUint32(field: string, v: unknown): void {
-  if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff)) {
+  if (v !== undefined && v !== null && !(Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff)) {
     throw new RangeError(`${field} must be an integer in [0, 4294967295], got ${String(v)}`);
   }
 }
 
 function checkPsi(field: string, v: unknown): void {
-  if (v !== undefined && !(typeof v === 'number' && v >= 0 && v <= 1)) throw new RangeError(`${field} must be a number in [0, 1], got ${String(v)}`);
+  if (v !== undefined && v !== null && !(typeof v === 'number' && v >= 0 && v <= 1)) throw new RangeError(`${field} must be a number in [0, 1], got ${String(v)}`);
 }
 
 /**
@@ -79,7 +80,7 @@ export class AuroraClient {
   }
 
   /** GET /v1/cache: the cached image for this exact key, or null when it is not cached (404). */
-  async lookup(request: LookupRequest, options: CallOptions = {}): Promise<ImageData | null> {
+  async lookup(request: LookupRequest, options: CallOptions = {}): Promise<CacheEntry | null> {
     if (!request || typeof request.prompt !== 'string') throw new TypeError('prompt must be a string');
     checkUint32('seed', request.seed);
     if (request.seed === undefined) throw new TypeError('seed is required for a cache lookup');
@@ -99,15 +100,13 @@ export class AuroraClient {
       if (error instanceof AuroraApiError && error.status === 404) return null;
       throw error;
     }
-    // The gateway answers either one image or a generation-shaped body with one entry.
-    const body = (await res.json()) as ImageData | { data: ImageData[] };
-    return this.absolute('data' in body ? body.data[0] : body);
+    return this.absolute((await res.json()) as CacheEntry);
   }
 
   /** GET /v1/models. */
   async models(options: CallOptions = {}): Promise<ModelInfo[]> {
-    const body = (await (await this.send('GET', '/v1/models', options)).json()) as ModelInfo[] | { data: ModelInfo[] };
-    return Array.isArray(body) ? body : body.data;
+    const body = (await (await this.send('GET', '/v1/models', options)).json()) as ModelList;
+    return body.data;
   }
 
   /** The URL of an image by id: GET /v1/images/{id}.png (public; its current bytes, which caches revalidate; a response's `url` names the immutable version). */
@@ -116,7 +115,7 @@ export class AuroraClient {
     return `${this.baseUrl}/v1/images/${id}.png`;
   }
 
-  private absolute(image: ImageData): ImageData {
+  private absolute<T extends { readonly url?: string }>(image: T): T {
     return image.url === undefined ? image : { ...image, url: new URL(image.url, `${this.baseUrl}/`).href };
   }
 

@@ -3,6 +3,7 @@ export { AuroraClient, type AuroraClientOptions, type CallOptions } from './clie
 export { AuroraApiError, type AuroraApiErrorOptions } from './errors.ts';
 export { parseRateLimit, parseRetryAfter } from './headers.ts';
 export type {
+  CacheEntry,
   CacheMode,
   ErrorBody,
   GenerateRequest,
@@ -12,6 +13,7 @@ export type {
   LookupRequest,
   ModelEval,
   ModelInfo,
+  ModelList,
   ModelPrompts,
   RateLimitInfo,
   ResponseFormat,
