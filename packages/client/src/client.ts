@@ -27,7 +27,8 @@ function checkUint32(field: string, v: unknown): void {
 }
 
 function checkPsi(field: string, v: unknown): void {
-  if (v !== undefined && v !== null && !(typeof v === 'number' && v >= 0 && v <= 1)) throw new RangeError(`${field} must be a number in [0, 1], got ${String(v)}`);
+  if (v !== undefined && v !== null && !(typeof v === 'number' && v >= 0 && v <= 1))
+    throw new RangeError(`${field} must be a number in [0, 1], got ${String(v)}`);
 }
 
 /**
@@ -90,7 +91,8 @@ export class AuroraClient {
     if (request.psi !== undefined) q.set('psi', String(request.psi));
     if (request.size !== undefined) q.set('size', request.size);
     if (request.response_format !== undefined) {
-      if (!RESPONSE_FORMATS.includes(request.response_format)) throw new RangeError(`response_format must be "url" or "b64_json", got "${request.response_format}"`);
+      if (!RESPONSE_FORMATS.includes(request.response_format))
+        throw new RangeError(`response_format must be "url" or "b64_json", got "${request.response_format}"`);
       q.set('response_format', request.response_format);
     }
     let res: Response;
