@@ -10,3 +10,4 @@ export {
 } from './png.ts';
 export { type GridImage, makeGrid } from './grid.ts';
 export { crc32 } from './crc32.ts';
+export { type DecodedApng, type EncodeApngOptions, decodeApngFrames, encodeApng } from './apng.ts';

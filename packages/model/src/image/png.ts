@@ -37,30 +37,32 @@ export interface DecodedPng {
   readonly pixels: Uint8Array;
 }
 
-const SIGNATURE = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** The 8-byte PNG signature (exported for the APNG encoder in apng.ts). */
+export const SIGNATURE = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** Colour type <-> samples per pixel, for 8-bit images without a palette. */
 const COLOR_TYPE_OF: Record<PngChannels, number> = { 1: 0, 3: 2, 4: 6 };
 const CHANNELS_OF: Record<number, 1 | 2 | 3 | 4> = { 0: 1, 2: 3, 4: 2, 6: 4 };
 
-const MAX_DIM = 0x7fffffff; // PNG limit: 2^31 - 1
+export const MAX_DIM = 0x7fffffff; // PNG limit: 2^31 - 1
 
 function ascii(s: string): Uint8Array {
   return Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 }
 
-function writeU32(buf: Uint8Array, pos: number, v: number): void {
+export function writeU32(buf: Uint8Array, pos: number, v: number): void {
   buf[pos] = v >>> 24;
   buf[pos + 1] = (v >>> 16) & 0xff;
   buf[pos + 2] = (v >>> 8) & 0xff;
   buf[pos + 3] = v & 0xff;
 }
 
-function readU32(buf: Uint8Array, pos: number): number {
+export function readU32(buf: Uint8Array, pos: number): number {
   return ((buf[pos] << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]) >>> 0;
 }
 
-function chunk(type: string, data: Uint8Array): Uint8Array {
+/** One PNG chunk: length, type, data, CRC of type + data. */
+export function chunk(type: string, data: Uint8Array): Uint8Array {
   const typeBytes = ascii(type);
   const out = new Uint8Array(12 + data.length);
   writeU32(out, 0, data.length);
@@ -100,29 +102,30 @@ function predict(type: number, row: Uint8Array, prior: Uint8Array, i: number, bp
   }
 }
 
-function checkDim(name: string, v: number): void {
+export function checkDim(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1 || v > MAX_DIM) {
     throw new RangeError(`${name} must be an integer in [1, 2^31-1], got ${String(v)}`);
   }
 }
 
-/** Encodes 8-bit HWC pixels (gray, RGB or RGBA) as a non-interlaced PNG. */
-export function encodePng(
-  pixels: Uint8Array,
-  width: number,
-  height: number,
-  channels: PngChannels,
-  options: EncodePngOptions = {},
-): Uint8Array {
-  checkDim('width', width);
-  checkDim('height', height);
-  if (channels !== 1 && channels !== 3 && channels !== 4) {
-    throw new RangeError(`channels must be 1, 3 or 4, got ${String(channels)}`);
-  }
+/** IHDR payload for an 8-bit, non-interlaced image of the given channel count. */
+export function ihdrData(width: number, height: number, channels: PngChannels): Uint8Array {
+  const ihdr = new Uint8Array(13);
+  writeU32(ihdr, 0, width);
+  writeU32(ihdr, 4, height);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = COLOR_TYPE_OF[channels];
+  // compression 0 (deflate), filter method 0, interlace 0: already zero
+  return ihdr;
+}
+
+/**
+ * The zlib stream of one image (what IDAT, or an APNG fdAT after its sequence number, holds):
+ * every row filtered with one fixed filter, then deflated at a fixed level. Arguments are
+ * assumed already validated (pixels.length === width * height * channels).
+ */
+export function compressImageData(pixels: Uint8Array, width: number, height: number, channels: PngChannels, options: EncodePngOptions = {}): Uint8Array {
   const stride = width * channels;
-  if (pixels.length !== stride * height) {
-    throw new RangeError(`pixels has ${pixels.length} bytes, expected width*height*channels = ${stride * height}`);
-  }
   const filter = PNG_FILTER[options.filter ?? 'paeth'];
   const level = options.level ?? 6;
 
@@ -136,15 +139,44 @@ export function encodePng(
     for (let i = 0; i < stride; i++) raw[base + 1 + i] = (row[i] - predict(filter, row, prior, i, channels)) & 0xff;
     prior = row;
   }
+  return zlibSync(raw, { level });
+}
 
-  const ihdr = new Uint8Array(13);
-  writeU32(ihdr, 0, width);
-  writeU32(ihdr, 4, height);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = COLOR_TYPE_OF[channels];
-  // compression 0 (deflate), filter method 0, interlace 0: already zero
+/**
+ * Inverse of compressImageData for any of the five filters: inflates the (concatenated) zlib
+ * data of one non-interlaced 8-bit image and reverses the row filters.
+ */
+export function decompressImageData(compressed: Uint8Array, width: number, height: number, channels: number): Uint8Array {
+  const raw = unzlibSync(compressed);
+  const stride = width * channels;
+  if (raw.length < (stride + 1) * height) throw new Error('PNG: image data too short');
 
-  const parts = [SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', zlibSync(raw, { level })), chunk('IEND', new Uint8Array(0))];
+  const pixels = new Uint8Array(stride * height);
+  let prior: Uint8Array = new Uint8Array(stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const src = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    const row = pixels.subarray(y * stride, (y + 1) * stride);
+    // Left-to-right so that `row[i - bpp]` is already reconstructed when predicting byte i.
+    for (let i = 0; i < stride; i++) row[i] = (src[i] + predict(filter, row, prior, i, channels)) & 0xff;
+    prior = row;
+  }
+  return pixels;
+}
+
+/** Encodes 8-bit HWC pixels (gray, RGB or RGBA) as a non-interlaced PNG. */
+export function encodePng(pixels: Uint8Array, width: number, height: number, channels: PngChannels, options: EncodePngOptions = {}): Uint8Array {
+  checkDim('width', width);
+  checkDim('height', height);
+  if (channels !== 1 && channels !== 3 && channels !== 4) {
+    throw new RangeError(`channels must be 1, 3 or 4, got ${String(channels)}`);
+  }
+  const stride = width * channels;
+  if (pixels.length !== stride * height) {
+    throw new RangeError(`pixels has ${pixels.length} bytes, expected width*height*channels = ${stride * height}`);
+  }
+  const data = compressImageData(pixels, width, height, channels, options);
+  const parts = [SIGNATURE, chunk('IHDR', ihdrData(width, height, channels)), chunk('IDAT', data), chunk('IEND', new Uint8Array(0))];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let pos = 0;
   for (const p of parts) {
@@ -207,19 +239,5 @@ export function decodePng(bytes: Uint8Array): DecodedPng {
     compressed.set(d, off);
     off += d.length;
   }
-  const raw = unzlibSync(compressed);
-  const stride = width * channels;
-  if (raw.length < (stride + 1) * height) throw new Error('PNG: image data too short');
-
-  const pixels = new Uint8Array(stride * height);
-  let prior: Uint8Array = new Uint8Array(stride);
-  for (let y = 0; y < height; y++) {
-    const filter = raw[y * (stride + 1)];
-    const src = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
-    const row = pixels.subarray(y * stride, (y + 1) * stride);
-    // Left-to-right so that `row[i - bpp]` is already reconstructed when predicting byte i.
-    for (let i = 0; i < stride; i++) row[i] = (src[i] + predict(filter, row, prior, i, channels)) & 0xff;
-    prior = row;
-  }
-  return { width, height, channels, pixels };
+  return { width, height, channels, pixels: decompressImageData(compressed, width, height, channels) };
 }
