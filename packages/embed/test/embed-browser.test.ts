@@ -3,19 +3,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuroraClient } from '@aurora-edge/client';
-import { AuroraPipeline, buildTinyBundle, decodePng, type OrtModule, TINY_BUNDLE_ID } from '@aurora-edge/model';
-import { loadOrtNode, readBundleDir, writeBundleDir } from '@aurora-edge/model/node';
+import { decodePng } from '@aurora-edge/model';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parityStats, withinParity } from '../../model/test/support/parity.ts';
 import { HAS_CHROMIUM, launchChromium } from '../../../test/support/chromium.ts';
 import { buildEmbed, type EmbedBuild } from '../src/build.ts';
 import type { AuroraImageElement } from '../src/index.ts';
-import { type GatewayDouble, startGatewayDouble } from './support/gateway-double.ts';
+import { type EmbedGateway, recordGenerations, startEmbedGateway } from './support/gateway.ts';
 import { embedPage, startThirdPartySite, type ThirdPartySite } from './support/third-party-page.ts';
 
 const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test-artifacts');
-const GOOD_KEY = 'ak_test_good';
 const LOCAL = { prompt: 'a watercolor lighthouse at dusk', seed: 3, psi: 0.5 };
 
 interface RecordedEvent {
@@ -41,15 +39,19 @@ async function settled(page: Page, ids: string[], timeout = 45_000): Promise<Rec
 }
 
 /** The server's image for the LOCAL key, fetched with the SDK from Node as b64_json and decoded. */
-async function serverPixels(gatewayUrl: string): Promise<Uint8Array> {
-  const client = new AuroraClient({ baseUrl: gatewayUrl, apiKey: GOOD_KEY });
+async function serverPixels(gatewayUrl: string, key: string): Promise<Uint8Array> {
+  const client = new AuroraClient({ baseUrl: gatewayUrl, apiKey: key });
   const res = await client.generate({ prompt: LOCAL.prompt, seed: LOCAL.seed, truncation_psi: LOCAL.psi, response_format: 'b64_json' });
   return decodePng(new Uint8Array(Buffer.from(res.data[0].b64_json!, 'base64'))).pixels;
 }
 
-describe.skipIf(!HAS_CHROMIUM)('<aurora-image> on a third-party page (Chromium, gateway test double)', () => {
+describe.skipIf(!HAS_CHROMIUM)('<aurora-image> on a third-party page (Chromium, the real gateway in process)', () => {
   let embed: EmbedBuild;
-  let gateway: GatewayDouble;
+  let gateway: EmbedGateway;
+  let goodKey = '';
+  let limitedKey = '';
+  /** The prompts of the generation requests the allowed page sent. */
+  let allowedGenerations: string[] = [];
   let browser: Browser;
   let allowedSite: ThirdPartySite;
   let otherSite: ThirdPartySite;
@@ -61,12 +63,8 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image> on a third-party page (Chromium, 
   beforeAll(async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-embed-'));
-    const bundleDir = path.join(tmp, TINY_BUNDLE_ID);
-    writeBundleDir(buildTinyBundle(), bundleDir);
-    const [built, ort, launched] = await Promise.all([buildEmbed(path.join(tmp, 'dist')), loadOrtNode(), launchChromium()]);
-    embed = built;
-    browser = launched;
-    const pipeline = await AuroraPipeline.load(ort as OrtModule, readBundleDir(bundleDir), { preferPaths: true });
+    // The gateway builds and serves its own embed.js; this build is the one whose sizes are checked.
+    [embed, browser, gateway] = await Promise.all([buildEmbed(path.join(tmp, 'dist')), launchChromium(), startEmbedGateway()]);
 
     // Third-party sites on their own origins; the keys allow the first and the isolated one, not `otherSite`.
     [allowedSite, otherSite, isolatedSite] = await Promise.all([
@@ -74,36 +72,35 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image> on a third-party page (Chromium, 
       startThirdPartySite(),
       startThirdPartySite({ crossOriginIsolated: true }),
     ]);
-    gateway = await startGatewayDouble({
-      embedDir: embed.outDir,
-      bundleDir,
-      bundleId: TINY_BUNDLE_ID,
-      pipeline,
-      keys: { [GOOD_KEY]: { origins: [allowedSite.origin, isolatedSite.origin] }, ak_test_limited: { origins: [allowedSite.origin], rateLimited: true } },
-    });
+    goodKey = await gateway.createKey([allowedSite.origin, isolatedSite.origin]);
+    // One generation a minute, spent here from Node (no Origin): the page's first miss with it is refused.
+    limitedKey = await gateway.createKey([allowedSite.origin], 1);
+    await new AuroraClient({ baseUrl: gateway.url, apiKey: limitedKey }).generate({ prompt: 'the one token of this key', seed: 1 });
     const api = gateway.url;
     const el = (id: string, attrs: string) => `<aurora-image id="${id}" api="${api}" ${attrs}></aurora-image>`;
     allowedSite.html = embedPage(
       'Allowed site',
       api,
       [
-        el('api', `prompt="a red apple" seed="7" psi="0.7" key="${GOOD_KEY}"`),
+        el('api', `prompt="a red apple" seed="7" psi="0.7" key="${goodKey}"`),
         el('badkey', 'prompt="a red apple" seed="7" key="ak_wrong"'),
-        el('limited', 'prompt="a red apple" seed="7" key="ak_test_limited"'),
-        el('local', `mode="local" prompt="${LOCAL.prompt}" seed="${LOCAL.seed}" psi="${LOCAL.psi}" key="${GOOD_KEY}"`),
-        el('fallback', `mode="local" prompt="a cat in the rain" seed="1" key="${GOOD_KEY}" bundle-url="${api}/bundles/missing/"`),
-        el('badsize', `mode="local" prompt="a tiny red boat" seed="1" size="128x128" key="${GOOD_KEY}"`),
+        // Its own prompt and seed: a cache hit is free, and would be served however empty the bucket.
+        el('limited', `prompt="a red apple" seed="17" key="${limitedKey}"`),
+        el('local', `mode="local" prompt="${LOCAL.prompt}" seed="${LOCAL.seed}" psi="${LOCAL.psi}" key="${goodKey}"`),
+        el('fallback', `mode="local" prompt="a cat in the rain" seed="1" key="${goodKey}" bundle-url="${api}/bundles/missing/"`),
+        el('badsize', `mode="local" prompt="a tiny red boat" seed="1" size="128x128" key="${goodKey}"`),
       ].join('\n'),
     );
     isolatedSite.html = embedPage(
       'Cross-origin isolated site',
       api,
-      el('local', `mode="local" prompt="${LOCAL.prompt}" seed="${LOCAL.seed}" psi="${LOCAL.psi}" key="${GOOD_KEY}"`),
+      el('local', `mode="local" prompt="${LOCAL.prompt}" seed="${LOCAL.seed}" psi="${LOCAL.psi}" key="${goodKey}"`),
     );
-    otherSite.html = embedPage('Site not on the allowlist', api, el('api', `prompt="a red apple" seed="7" key="${GOOD_KEY}"`));
+    otherSite.html = embedPage('Site not on the allowlist', api, el('api', `prompt="a red apple" seed="7" key="${goodKey}"`));
 
     allowed = await browser.newPage();
     allowed.on('pageerror', (e) => console.error('page error:', e));
+    allowedGenerations = recordGenerations(allowed);
     // Hold the local model's weights until the placeholder has been photographed.
     let release = () => {};
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -149,7 +146,10 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image> on a third-party page (Chromium, 
     expect(img).toEqual({ alt: 'a red apple', naturalWidth: 64, naturalHeight: 64, visible: true });
     const mine = allowedEvents.filter((e) => e.id === 'api');
     expect(mine.map((e) => e.type)).toEqual(['aurora-start', 'aurora-load']);
-    expect(mine[1].detail).toMatchObject({ seed: 7, route: 'runner', cached: false, local: false, width: 64, height: 64 });
+    expect(mine[1].detail).toMatchObject({ seed: 7, route: 'wasm', cached: false, local: false, width: 64, height: 64 });
+    // The gateway's image id (64 hex) and version (16 hex of the ETag), on the gateway's origin.
+    const src = await allowed.evaluate(() => document.getElementById('api')!.shadowRoot!.querySelector('img')!.src);
+    expect(src).toMatch(new RegExp(`^${gateway.url}/v1/images/[0-9a-f]{64}\\.[0-9a-f]{16}\\.png$`));
     await allowed.locator('#api').screenshot({ path: path.join(ARTIFACTS, 'embed-a-api-mode.png') });
 
     // Attribute changes in quick succession regenerate once (debounced), with the new alt text.
@@ -189,8 +189,13 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image> on a third-party page (Chromium, 
     expect(badkey?.detail).toMatchObject({ status: 401, code: 'invalid_api_key', message: 'unknown API key' });
     expect(await visibleText(allowed.locator('#badkey .error'))).toContain('401 · invalid_api_key');
     const limited = allowedEvents.find((e) => e.id === 'limited' && e.type === 'aurora-error');
-    expect(limited?.detail).toMatchObject({ status: 429, code: 'rate_limited', retryAfter: 30 });
-    expect(await visibleText(allowed.locator('#limited .error'))).toMatch(/429 · rate_limited\s+too many requests for this key\. Try again in 30 s\./);
+    const message = 'rate limit reached: 1 generation requests per minute for this API key';
+    expect(limited?.detail).toMatchObject({ status: 429, code: 'rate_limited', message });
+    // Retry-After is exposed cross-origin: the token spent in beforeAll comes back a minute after.
+    const wait = limited?.detail.retryAfter as number;
+    expect(wait).toBeGreaterThanOrEqual(1);
+    expect(wait).toBeLessThanOrEqual(60);
+    expect(await visibleText(allowed.locator('#limited .error'))).toMatch(new RegExp(`429 · rate_limited\\s+${message}\\. Try again in ${wait} s\\.`));
     expect(await allowed.evaluate(() => (document.getElementById('badkey') as AuroraImageElement).state)).toBe('error');
     await allowed.locator('#badkey').screenshot({ path: path.join(ARTIFACTS, 'embed-c-wrong-key.png') });
     await allowed.locator('#limited').screenshot({ path: path.join(ARTIFACTS, 'embed-c-rate-limited.png') });
@@ -203,11 +208,14 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image> on a third-party page (Chromium, 
     expect(load.detail.fallback).toBeUndefined();
     // This browser runs with --disable-gpu: no WebGPU adapter, so WASM SIMD, and aurora-load says so.
     expect(load.detail).toMatchObject({ backend: 'wasm', backendFallback: 'no-adapter' });
-    expect(gateway.generated).not.toContain(LOCAL.prompt); // made in the browser, not by the server
+    // Made in the browser: the page never asked the server for it, and the server's cache does not hold it.
+    expect(allowedGenerations).not.toContain(LOCAL.prompt);
+    const lookup = new AuroraClient({ baseUrl: gateway.url, apiKey: goodKey });
+    expect(await lookup.lookup({ prompt: LOCAL.prompt, seed: LOCAL.seed, psi: LOCAL.psi })).toBeNull();
 
-    const stats = parityStats(await serverPixels(gateway.url), Uint8Array.from(load.detail.pixels!));
+    const stats = parityStats(await serverPixels(gateway.url, goodKey), Uint8Array.from(load.detail.pixels!));
     console.log(
-      `browser (onnxruntime-web WASM SIMD, 1 thread) vs server (onnxruntime-node): ${(100 * stats.fraction).toFixed(3)}% of ${stats.total} samples identical, max diff ${stats.maxDiff}`,
+      `browser (onnxruntime-web WASM SIMD, 1 thread) vs server (onnxruntime-web WASM in a Node worker thread): ${(100 * stats.fraction).toFixed(3)}% of ${stats.total} samples identical, max diff ${stats.maxDiff}`,
     );
     expect(withinParity(stats), JSON.stringify(stats)).toBe(true);
 
@@ -221,7 +229,8 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image> on a third-party page (Chromium, 
 
   it('mode="local" falls back to the API when the bundle cannot be loaded, and says why', () => {
     const load = allowedEvents.find((e) => e.id === 'fallback' && e.type === 'aurora-load');
-    expect(load?.detail).toMatchObject({ local: false, route: 'runner', seed: 1 });
+    expect(load?.detail).toMatchObject({ local: false, route: 'wasm', seed: 1 });
+    expect(allowedGenerations).toContain('a cat in the rain');
     expect(load?.detail.fallback).toMatch(/^local-error: GET .*\/bundles\/missing\/manifest\.json answered 404/);
   });
 
@@ -229,7 +238,7 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image> on a third-party page (Chromium, 
     const error = allowedEvents.find((e) => e.id === 'badsize' && e.type === 'aurora-error');
     expect(error?.detail).toMatchObject({ code: 'invalid_request', field: 'size' });
     expect(error?.detail.status).toBeUndefined();
-    expect(gateway.generated).not.toContain('a tiny red boat');
+    expect(allowedGenerations).not.toContain('a tiny red boat');
   });
 
   it('(d) on a cross-origin isolated page mode="local" runs onnxruntime-web with threads, within the parity bound', async () => {
@@ -243,7 +252,7 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image> on a third-party page (Chromium, 
       expect(isolated).toBe(true);
       // numThreads = min(4, cores): each extra thread is a worker, made from a blob: URL because the script is cross-origin.
       if (cores > 1) expect(page.workers().some((w) => w.url().startsWith('blob:'))).toBe(true);
-      const stats = parityStats(await serverPixels(gateway.url), Uint8Array.from(load!.detail.pixels!));
+      const stats = parityStats(await serverPixels(gateway.url, goodKey), Uint8Array.from(load!.detail.pixels!));
       console.log(`browser (WASM SIMD, ${Math.min(4, cores)} threads) vs server: ${(100 * stats.fraction).toFixed(3)}% identical, max diff ${stats.maxDiff}`);
       expect(withinParity(stats), JSON.stringify(stats)).toBe(true);
       await page.screenshot({ path: path.join(ARTIFACTS, 'embed-d-isolated-threads.png') });
