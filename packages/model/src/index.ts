@@ -7,6 +7,17 @@ export { AuroraPipeline, type GenerateOptions, type GenerateRequest, type Genera
 export { checkPromptText, PromptEncoder, type EncodedPrompts, loadBundleTokenizer, promptTokenIds } from './pipeline/prompt-encoder.ts';
 export { createGraphSession, type SessionLoadOptions } from './pipeline/sessions.ts';
 export { AuroraInputError } from './pipeline/errors.ts';
+export {
+  AuroraInterpolator,
+  blendCodes,
+  GeneratorStages,
+  type Interpolation,
+  type InterpolationFrame,
+  type InterpolateRequest,
+  interpolationWeights,
+  MAX_CENTER_COUNT,
+  MAX_INTERPOLATION_STEPS,
+} from './pipeline/interpolation.ts';
 export { type BundleSource, memoryBundle, readVerified, urlBundle, verifyBundle } from './bundle/bundle.ts';
 export { type BuiltBundle, type BundleSpec, buildBundle } from './bundle/build.ts';
 export { buildTinyBundle, TINY_BUNDLE_ID } from './bundle/aurora-tiny.ts';
@@ -16,6 +27,7 @@ export { canonicalJson, sha256Hex } from './bundle/sha256.ts';
 export { type GeneratorConfig, generatorConfigSchema, parseGeneratorConfig } from './config/generator-config.ts';
 export { GENERATOR_PRESETS, generatorPreset, type PresetName } from './config/presets.ts';
 export { buildGenerator, type BuiltGenerator } from './generator/generator.ts';
+export { buildImageStage, buildTextStage } from './generator/stages.ts';
 export { GeneratorSession, type GeneratorBatch } from './runtime/generator-session.ts';
 export type { OrtModule } from './runtime/ort-types.ts';
 export { encodeModel, type EncodedModel } from './onnx/encode.ts';

@@ -2,6 +2,7 @@ import { buildClipText } from '../clip/text-encoder.ts';
 import type { ClipTextConfig } from '../clip/config.ts';
 import type { GeneratorConfig } from '../config/generator-config.ts';
 import { buildGenerator } from '../generator/generator.ts';
+import { buildImageStage, buildTextStage } from '../generator/stages.ts';
 import { outputResolution } from '../generator/layout.ts';
 import { type EncodedModel, encodeModel } from '../onnx/encode.ts';
 import type { ParamProvider } from '../onnx/params.ts';
@@ -62,6 +63,19 @@ export function buildBundle(spec: BundleSpec): BuiltBundle {
     // Its weights are generator.onnx's (external data), or embedded like them.
     files.set(gpuGraph, [gpu.model]);
   }
+  const stages = {
+    text: TEXT_STAGE_FILE,
+    image: IMAGE_STAGE_FILE,
+    ...(gpuGraph ? { imageGpu: IMAGE_STAGE_GPU_FILE } : {}),
+  };
+  // The stages' weights are generator.onnx's: referenced in its external data, or embedded like them.
+  const reuse = external ? { location: 'generator.onnx.data', reuse: genEncoded.layout } : undefined;
+  files.set(stages.text, [encodeModel(buildTextStage(spec.generator.config, weights).graph, { external: reuse, docString: `${spec.id} generator, text stage` }).model]);
+  files.set(stages.image, [encodeModel(buildImageStage(spec.generator.config, weights).graph, { external: reuse, docString: `${spec.id} generator, image stage` }).model]);
+  if (stages.imageGpu) {
+    const graph = buildImageStage(spec.generator.config, weights, { moe: 'grouped' }).graph;
+    files.set(stages.imageGpu, [encodeModel(graph, { external: reuse, docString: `${spec.id} generator, image stage (grouped MoE)` }).model]);
+  }
   const text = buildClipText(spec.textEncoder.config, spec.textEncoder.provider);
   const textData = addGraph('text-encoder.onnx', encodeModel(text.graph, { external: external ? { location: 'text-encoder.onnx.data' } : undefined, docString: `${spec.id} text encoder` }));
   files.set(VOCAB_FILE, [spec.vocab.bytes]);
@@ -78,7 +92,7 @@ export function buildBundle(spec: BundleSpec): BuiltBundle {
     // What the images are, which a config whose ms_training_res stops early makes smaller than `resolution`.
     resolution: outputResolution(spec.generator.config),
     parameters: generatorParams + textParams,
-    generator: { graph: 'generator.onnx', gpuGraph, externalData: genData, parameters: generatorParams, config: spec.generator.config, numLayers: gen.layout.numLayers },
+    generator: { graph: 'generator.onnx', gpuGraph, stages, externalData: genData, parameters: generatorParams, config: spec.generator.config, numLayers: gen.layout.numLayers },
     textEncoder: { graph: 'text-encoder.onnx', externalData: textData, parameters: textParams, config: spec.textEncoder.config },
     tokenizer: { type: 'clip-bpe', vocab: VOCAB_FILE, mergeCount: spec.vocab.mergeCount, contextLength: spec.textEncoder.config.contextLength },
     sampling: spec.sampling ?? DEFAULT_SAMPLING,
@@ -93,6 +107,10 @@ export function buildBundle(spec: BundleSpec): BuiltBundle {
 
 /** The grouped-MoE generator graph (manifest generator.gpuGraph). */
 export const GPU_GENERATOR_FILE = 'generator-gpu.onnx';
+/** The generator split after its text head (manifest generator.stages). */
+export const TEXT_STAGE_FILE = 'generator-text.onnx';
+export const IMAGE_STAGE_FILE = 'generator-image.onnx';
+export const IMAGE_STAGE_GPU_FILE = 'generator-image-gpu.onnx';
 
 /** Whether any resolution has a MoE feed-forward (two or more experts). */
 function hasMoe(config: GeneratorConfig): boolean {

@@ -63,6 +63,13 @@ export const bundleManifestSchema = z.object({
      * the model has no MoE layer, or in bundles made before it existed.
      */
     gpuGraph: fileName.optional(),
+    /**
+     * The same generator split after the text head (generator/stages.ts), for requests that change
+     * the text codes in between (prompt interpolation): `text` maps CLIP features to the global and
+     * local codes, `image` (and `imageGpu`, its grouped-MoE form) maps codes and latents to images.
+     * Same weights: they read `externalData`. Absent in bundles made before it existed.
+     */
+    stages: z.object({ text: fileName, image: fileName, imageGpu: fileName.optional() }).optional(),
   }),
   textEncoder: graphSchema.extend({ config: clipTextConfigSchema }),
   tokenizer: z.object({
@@ -106,7 +113,8 @@ export function parseBundleManifest(json: unknown, where = 'manifest.json'): Bun
 }
 
 export function referencedFiles(m: BundleManifest): string[] {
-  return [m.generator.graph, m.generator.gpuGraph ?? null, m.generator.externalData, m.textEncoder.graph, m.textEncoder.externalData, m.tokenizer.vocab].filter(
+  const stages = m.generator.stages;
+  return [m.generator.graph, m.generator.gpuGraph ?? null, stages?.text ?? null, stages?.image ?? null, stages?.imageGpu ?? null, m.generator.externalData, m.textEncoder.graph, m.textEncoder.externalData, m.tokenizer.vocab].filter(
     (n): n is string => n !== null,
   );
 }

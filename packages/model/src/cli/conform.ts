@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type CheckResult, formatResult } from '../conform/compare.ts';
 import { conformGenerator } from '../node/conform-generator.ts';
+import { conformInterpolation } from '../node/conform-interp.ts';
 import { conformClipText, conformFixtureTokens, conformTokenizerCorpus } from '../node/conform-text.ts';
 import { MOE_MODES, type MoeMode } from '../layers/feed-forward.ts';
 import { describeProvider, generatorGraphFor, isExecutionProviderChoice, resolveExecutionProvider, sessionOptionsFor } from '../node/execution-providers.ts';
@@ -67,6 +68,7 @@ export async function conformCommand(args: string[]): Promise<number> {
     else notes.push('tokenizer ids not checked (no vocab: pass --vocab)');
     if (fs.existsSync(fx.file('clip_text.pth')) && fx.has('inputs/clip_tokens.f32')) results.push(...(await conformClipText(ort, fx, sessionOptions)));
     results.push(...(await conformGenerator(ort, fx, undefined, { sessionOptions, moe })));
+    if (fs.existsSync(fx.file('interp/manifest.json'))) results.push(...(await conformInterpolation(ort, fx, tokenizer, { sessionOptions, moe })));
   } else {
     throw new UsageError(`${positionals[0]} is neither a generator fixture (generator.pth) nor a tokenizer corpus (prompts.json)`);
   }

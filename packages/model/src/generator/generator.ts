@@ -4,10 +4,8 @@ import { Graph } from '../onnx/graph.ts';
 import type { MoeMode } from '../layers/feed-forward.ts';
 import { type ParamProvider, ParamRegistry } from '../onnx/params.ts';
 import { outputResolution, synthesisLayout, type SynthesisLayout } from './layout.ts';
-import { mapping } from './mapping.ts';
-import { synthesis } from './synthesis.ts';
+import { imageFromCodes } from './image-from-codes.ts';
 import { textHead } from './text-head.ts';
-import { truncate } from './truncation.ts';
 
 /** CLIP's context length: the generator consumes all 77 token features. */
 export const TEXT_TOKENS = 77;
@@ -43,7 +41,6 @@ export function buildGenerator(config: GeneratorConfig, provider: ParamProvider,
   const c = config;
   const layout = synthesisLayout(c);
   const L = layout.numLayers;
-  const S = TEXT_TOKENS - 1;
 
   const textTokens = graph.addInput('text_tokens', 'float32', ['batch', TEXT_TOKENS, c.clip_out_dim]);
   const eotIndex = graph.addInput('eot_index', 'int64', ['batch']);
@@ -55,41 +52,20 @@ export function buildGenerator(config: GeneratorConfig, provider: ParamProvider,
 
   const wAvg = b.param('w_avg', [c.repeat_w ? c.w_dim : L * c.w_dim], { kind: 'constant', value: 0 }, { buffer: true });
   const text = textHead(b.child('text_head'), textTokens, eotIndex, c, TEXT_TOKENS);
-  const mapper = b.child('mapping');
-  const { w, wp } = mapping(mapper, z, text.global, c, L);
-
-  // The centre: map every centre latent with its sample's text (same weights), then average.
-  const flatZ = b.reshape(centerZ, [-1, c.z_dim]);
-  // The text repeated K times, by broadcasting against zeros shaped [N, K, 1] (not an Expand to a
-  // computed shape: that shape arithmetic would run on the CPU). The latents are finite: 0 * z = 0.
-  const zerosNK = b.scale(b.reduceSum(centerZ, [2]), 0);
-  const textPerCenter = b.add(b.unsqueeze(text.global, [1]), zerosNK);
-  const centerCodes = mapping(mapper, flatZ, b.reshape(textPerCenter, [-1, c.context_dim]), c, L).wp; // [N*K, L, w]
-  // The mean over the K codes as ones[N, 1, K] @ codes[N, K, L*w] / K: one M = 1 GEMM per sample,
-  // whose sums do not depend on the batch. A ReduceMean over K does: onnxruntime's CPU kernel sums a
-  // middle axis in another order when the batch is 1 (and its optimizer turns a Transpose that puts
-  // K last back into exactly that), so a sample's centre, hence its image, changed with its batch.
-  // [N, K, L*w] is the shape of zeros expanded by a constant: its Shape feeds the Reshape with no shape
-  // arithmetic (a Concat of dimensions would run on the CPU provider).
-  const likePerSample = b.op('Shape', [b.op('Expand', [zerosNK, b.i64([1, 1, L * c.w_dim])])]);
-  const perSample = b.op('Reshape', [centerCodes, likePerSample]); // [N, K, L*w]
-  const ones = b.transpose(b.add(zerosNK, b.f32(1)), [0, 2, 1]); // [N, 1, K]
-  const centerSum = b.matmul(ones, perSample); // [N, 1, L*w]
-  // K as a float from the ones themselves (an exact sum of ones), not a Cast of a shape.
-  const centerWp = b.reshape(b.div(centerSum, b.reduceSum(ones, [2])), [0, L, c.w_dim]);
-
-  graph.tap(centerWp, 'center_wp', 'float32', ['batch', L, c.w_dim]);
-  const truncated = truncate(b, wp, {
-    wAvg: b.reshape(wAvg, [1, c.repeat_w ? 1 : L, c.w_dim]), psi, layers: truncLayers, numLayers: L, center: centerWp, useCenter,
-  });
-  const image = synthesis(b.child('synthesis'), truncated, text.local, c, layout, S, { moe: options.moe });
+  const { image, w, wp } = imageFromCodes(
+    b,
+    c,
+    layout,
+    { globalText: text.global, localText: text.local, z, psi, truncLayers, centerZ, useCenter, wAvg },
+    { moe: options.moe, textTokens: TEXT_TOKENS },
+  );
 
   const R = outputResolution(c);
   graph.addOutput(image, 'image', 'float32', ['batch', c.image_channels, R, R]);
   graph.addOutput(text.global, 'global_text', 'float32', ['batch', c.context_dim]);
-  graph.addOutput(text.local, 'local_text', 'float32', ['batch', S, c.context_dim]);
+  graph.addOutput(text.local, 'local_text', 'float32', ['batch', TEXT_TOKENS - 1, c.context_dim]);
   graph.addOutput(w, 'w', 'float32', ['batch', c.repeat_w ? c.w_dim : L * c.w_dim]);
-  graph.addOutput(truncated, 'wp', 'float32', ['batch', L, c.w_dim]);
+  graph.addOutput(wp, 'wp', 'float32', ['batch', L, c.w_dim]);
   params.finish();
   return { graph, params, layout };
 }

@@ -12,7 +12,16 @@ export interface ExternalDataOptions {
   readonly location: string;
   /** Initializers smaller than this stay inside the model (shape constants, scalars). */
   readonly minBytes?: number;
+  /**
+   * Refer to tensors already written by another graph of the same bundle (its EncodedModel.layout)
+   * instead of writing a file of its own: a tensor found there with the same bytes is referenced at
+   * its offset; any other is embedded. The model then writes no external data.
+   */
+  readonly reuse?: ExternalLayout;
 }
+
+/** Where each externally stored initializer sits in the data file, with its bytes (to check reuse). */
+export type ExternalLayout = ReadonlyMap<string, { readonly offset: number; readonly bytes: Uint8Array }>;
 
 export interface EncodedModel {
   readonly model: Uint8Array;
@@ -22,6 +31,8 @@ export interface EncodedModel {
    */
   readonly externalData: readonly Uint8Array[];
   readonly externalBytes: number;
+  /** Every initializer this model stores externally (reused ones included), by name. */
+  readonly layout: ExternalLayout;
 }
 
 /** Tensors are 64-byte aligned in the external file so runtimes may map them directly. */
@@ -59,15 +70,24 @@ export function encodeModel(graph: Graph, options: { external?: ExternalDataOpti
   let offset = 0;
   const { nodes, used } = liveNodes(graph);
   const initializer: onnxProto.onnx.ITensorProto[] = [];
+  const layout = new Map<string, { offset: number; bytes: Uint8Array }>();
+  const reuse = options.external?.reuse;
   for (const [name, t] of graph.initializers) {
     if (!used.has(name)) continue;
     initializer.push(encodeTensor(name, t, options.external, (bytes) => {
+      if (reuse) {
+        const found = reuse.get(name);
+        if (!found || !equalBytes(found.bytes, bytes)) return null;
+        layout.set(name, found);
+        return found.offset;
+      }
       const pad = (ALIGN - (offset % ALIGN)) % ALIGN;
       if (pad) chunks.push(new Uint8Array(pad));
       offset += pad;
       const at = offset;
       chunks.push(bytes);
       offset += bytes.byteLength;
+      layout.set(name, { offset: at, bytes });
       return at;
     }));
   }
@@ -91,7 +111,7 @@ export function encodeModel(graph: Graph, options: { external?: ExternalDataOpti
       output: graph.outputs.map(valueInfo),
     },
   });
-  return { model: onnx.ModelProto.encode(model).finish(), externalData: chunks, externalBytes: offset };
+  return { model: onnx.ModelProto.encode(model).finish(), externalData: chunks, externalBytes: offset, layout };
 }
 
 /**
@@ -115,12 +135,12 @@ function encodeTensor(
   name: string,
   t: ConstTensor,
   external: ExternalDataOptions | undefined,
-  place: (bytes: Uint8Array) => number,
+  place: (bytes: Uint8Array) => number | null,
 ): onnxProto.onnx.ITensorProto {
   const base = { name, dims: [...t.dims], dataType: ONNX_DTYPE[t.type] };
   const bytes = byteView(t);
-  if (external && bytes.byteLength >= (external.minBytes ?? 1024)) {
-    const at = place(bytes);
+  const at = external && bytes.byteLength >= (external.minBytes ?? 1024) ? place(bytes) : null;
+  if (external && at !== null) {
     return {
       ...base,
       dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
@@ -132,4 +152,11 @@ function encodeTensor(
     };
   }
   return { ...base, rawData: bytes };
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
