@@ -1,15 +1,15 @@
 /**
  * The straightforward formulations the optimised layers replaced (zero insertion + im2col for the
  * upsampling conv, FIR as a Conv over [N*C, 1, H, W] planes, GridSample for MTM, demodulation in
- * six passes), kept as the reference that bench/check-layers.ts compares the fast paths with.
+ * six passes), kept as the reference that test/layers-differential.test.ts compares the fast paths with.
  * Verbatim from packages/model/src/layers before the speed work; not used by the model.
  */
-import { applyActivation } from '../packages/model/src/layers/activation.ts';
-import { dense } from '../packages/model/src/layers/dense.ts';
-import { im2col } from '../packages/model/src/layers/im2col.ts';
-import type { ModulatedConvOptions } from '../packages/model/src/layers/modulated-conv.ts';
-import type { Builder } from '../packages/model/src/onnx/builder.ts';
-import { attr } from '../packages/model/src/onnx/graph.ts';
+import { applyActivation } from '../../src/layers/activation.ts';
+import { dense } from '../../src/layers/dense.ts';
+import { im2col } from '../../src/layers/im2col.ts';
+import type { ModulatedConvOptions } from '../../src/layers/modulated-conv.ts';
+import type { Builder } from '../../src/onnx/builder.ts';
+import { attr } from '../../src/onnx/graph.ts';
 
 
 /**
