@@ -3,17 +3,14 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGrid } from '../image/grid.ts';
 import { encodePng } from '../image/png.ts';
-import { describeProvider, type ExecutionProviderChoice, generatorGraphFor, isExecutionProviderChoice, resolveExecutionProvider, sessionOptionsFor } from '../node/execution-providers.ts';
-import { loadOrtNode } from '../node/ort-node.ts';
-import { AuroraInputError } from '../pipeline/errors.ts';
 import { AuroraPipeline } from '../pipeline/pipeline.ts';
 import { checkPromptText } from '../pipeline/prompt-encoder.ts';
-import type { InferenceSession, OrtModule } from '../runtime/ort-types.ts';
 import { requestSeeds } from '../sampling/latent.ts';
 import { joinNegativeValues, parseIntegerOption } from './args.ts';
 import { resolveBundle } from './bundle-arg.ts';
 import { UsageError } from './errors.ts';
 import { ProgressBar } from './progress.ts';
+import { checkRuntime, inputChecked, loadRuntime } from './runtime.ts';
 
 const MAX_IMAGES = 1024;
 /** Images per generator run: large enough to batch well on CPU, small enough for memory. */
@@ -21,42 +18,6 @@ const CHUNK = 8;
 
 const parseInteger = (name: string, raw: string | undefined, fallback: number, min: number, max: number) =>
   parseIntegerOption(name, raw, fallback, { min, max }, (message) => new UsageError(message));
-
-/** Bad input to the model is the user's to fix: a usage error (exit 2), not a failure. */
-function inputChecked<T>(check: () => T): T {
-  try {
-    return check();
-  } catch (error) {
-    if (error instanceof AuroraInputError) throw new UsageError(error.message);
-    throw error;
-  }
-}
-
-const RUNTIMES = 'cpu, webgpu, cuda, auto (onnxruntime-node execution providers; node is cpu) or wasm (onnxruntime-web)';
-
-function checkRuntime(name: string): void {
-  if (name !== 'wasm' && name !== 'node' && !isExecutionProviderChoice(name)) throw new UsageError(`--runtime must be one of ${RUNTIMES}, got "${name}"`);
-}
-
-interface Runtime {
-  readonly ort: OrtModule;
-  readonly preferPaths: boolean;
-  readonly sessionOptions?: InferenceSession.SessionOptions;
-  readonly generatorGraph?: 'default' | 'gpu';
-}
-
-/** onnxruntime-web, or onnxruntime-node on an execution provider (an unavailable one is an error naming what is missing). */
-async function loadRuntime(name: string): Promise<Runtime> {
-  if (name === 'wasm') {
-    const web = await import('onnxruntime-web');
-    web.env.wasm.numThreads = 1;
-    return { ort: web as unknown as OrtModule, preferPaths: false };
-  }
-  const ort = await loadOrtNode();
-  const resolved = await resolveExecutionProvider(ort, name === 'node' ? 'cpu' : (name as ExecutionProviderChoice));
-  if (resolved.provider !== 'cpu' || name === 'auto') console.error(`runtime ${describeProvider(resolved)}`);
-  return { ort, preferPaths: true, sessionOptions: sessionOptionsFor(resolved.provider), generatorGraph: generatorGraphFor(resolved.provider) };
-}
 
 /** `aurora generate "<prompt>"`: writes out/<seed>.png for each image, and out/grid.png when n > 1. */
 export async function generateCommand(args: string[]): Promise<number> {

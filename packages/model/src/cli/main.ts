@@ -7,11 +7,19 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'aurora generate "<prompt>" [--seed 0] [--psi 0.7] [--n 1] [--bundle <dir>] [--out out/] [--runtime cpu|webgpu|cuda|auto|wasm]',
     load: async () => (await import('./generate.ts')).generateCommand,
   },
+  interpolate: {
+    summary: 'aurora interpolate "<from>" "<to>" [--steps 9] [--seed 0] [--psi P] [--global] [--loop-mapping N] [--bundle <dir>] [--out out/]   one prompt turning into another',
+    load: async () => (await import('./interpolate.ts')).interpolateCommand,
+  },
   convert: {
     summary: 'aurora convert --checkpoint aurora_v1.pth --clip ViT-L-14.pt --vocab bpe.txt.gz --out <dir>',
     load: async () => (await import('./convert.ts')).convertCommand,
   },
   inspect: { summary: 'aurora inspect [<bundle-dir>] [--verify] [--json]', load: async () => (await import('./inspect.ts')).inspectCommand },
+  upgrade: {
+    summary: 'aurora upgrade <bundle-dir>              add what this version expects (interpolation stages) to an older bundle',
+    load: async () => (await import('./upgrade.ts')).upgradeCommand,
+  },
   'build-default': {
     summary: 'aurora build-default [--out <dir>]       (re)build the built-in aurora-tiny bundle',
     load: async () => (await import('./build-default.ts')).buildDefaultCommand,
