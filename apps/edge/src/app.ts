@@ -5,12 +5,14 @@ import { publicCors } from './api/cors.ts';
 import { registerGallery } from './api/gallery.ts';
 import { registerGenerations } from './api/generations.ts';
 import { registerImages } from './api/images.ts';
+import { registerInterpolations } from './api/interpolations.ts';
 import { registerMeta } from './api/meta.ts';
 import { methodNotAllowed } from './api/methods.ts';
 import { requestId } from './api/request-id.ts';
 import { registerStatic } from './api/static.ts';
 import type { AppDeps } from './deps.ts';
 import { EdgeError, onError } from './errors.ts';
+import { InterpolationService } from './generate/interpolation.ts';
 import { GenerationService } from './generate/service.ts';
 import { observeRequests } from './observe/request-log.ts';
 
@@ -18,7 +20,8 @@ export type { AppDeps } from './deps.ts';
 
 /**
  * The gateway as a Hono app, the same on every runtime: the entries (node.ts, worker.ts) build
- * `deps` and serve it. Routes: POST /v1/images/generations, GET /v1/images/{id}.png,
+ * `deps` and serve it. Routes: POST /v1/images/generations, POST /v1/images/interpolations,
+ * GET /v1/images/{id}.png,
  * GET /v1/cache, GET /v1/models, GET /v1/gallery, GET /healthz, GET /openapi.json, GET /docs,
  * GET / (demo), and what embedding pages load: /embed.js, /ort/*, /bundles/<id>/*.
  */
@@ -35,9 +38,12 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   });
   metrics?.bind({
     wasmQueues: () => deps.models.all.map((m) => ({ model: m.id, depth: m.wasm.depth })),
-    generationsInFlight: () => service.inFlight,
+    generationsInFlight: () => service.inFlight + interpolations.inFlight,
   });
-  const ctx: RouteContext = { deps, service };
+  const interpolations = new InterpolationService(deps.models, deps.store, deps.routing, {
+    onGenerated: metrics ? (route, count) => metrics.generated.inc({ route }, count) : undefined,
+  });
+  const ctx: RouteContext = { deps, service, interpolations };
 
   app.use('*', requestId());
   app.use('*', observeRequests(deps.requestLog, metrics));
@@ -49,6 +55,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   app.use('*', methodNotAllowed(app));
   // Keys, origin allowlists and auth mode, before any body or query is read; images stay public.
   app.use('/v1/images/generations', deps.access.guard('generate'));
+  app.use('/v1/images/interpolations', deps.access.guard('generate'));
   for (const path of ['/v1/cache', '/v1/models', '/v1/models/*', '/v1/gallery']) app.use(path, deps.access.guard('lookup'));
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',
@@ -56,6 +63,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     description: 'An API key (ak_...) from `aurora keys create`',
   });
   registerGenerations(app, ctx);
+  registerInterpolations(app, ctx);
   registerImages(app, ctx);
   registerCache(app, ctx);
   registerGallery(app, ctx);

@@ -1,6 +1,18 @@
 import { AuroraApiError } from './errors.ts';
 import { parseRateLimit, parseRetryAfter } from './headers.ts';
-import type { CacheEntry, ErrorBody, GenerateRequest, GenerateResponse, GenerateResult, LookupRequest, ModelInfo, ModelList } from './types.ts';
+import type {
+  CacheEntry,
+  ErrorBody,
+  GenerateRequest,
+  GenerateResponse,
+  GenerateResult,
+  InterpolateRequest,
+  InterpolateResult,
+  InterpolationResponse,
+  LookupRequest,
+  ModelInfo,
+  ModelList,
+} from './types.ts';
 
 export interface AuroraClientOptions {
   /** The gateway's origin (and path prefix, if any), e.g. "https://images.example.com". */
@@ -17,6 +29,10 @@ export interface CallOptions {
 
 const RESPONSE_FORMATS = ['url', 'b64_json'];
 const CACHE_MODES = ['use', 'refresh', 'only'];
+const INTERPOLATE_MODES = ['local', 'local+global'];
+const CENTRES = ['none', 'text'];
+/** The gateway's bound on frames (MAX_INTERPOLATION_STEPS). */
+const MAX_STEPS = 33;
 const IMAGE_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** null and absent mean the same to the gateway for its optional numbers. */
@@ -76,6 +92,36 @@ export class AuroraClient {
       ...body,
       data: body.data.map((d) => this.absolute(d)),
       route: res.headers.get('x-aurora-route'),
+      rateLimit: parseRateLimit(res.headers),
+    };
+  }
+
+  /**
+   * POST /v1/images/interpolations (format "frames"): `from` turning into `to` over `steps`
+   * frames, each with its image id and url (or b64_json), plus the animated PNG of them all.
+   * Relative URLs in the answer are made absolute.
+   */
+  async interpolate(request: InterpolateRequest, options: CallOptions = {}): Promise<InterpolateResult> {
+    if (!request || typeof request.from !== 'string') throw new TypeError('from must be a string');
+    if (typeof request.to !== 'string') throw new TypeError('to must be a string');
+    if (request.steps !== undefined && !(Number.isInteger(request.steps) && request.steps >= 2 && request.steps <= MAX_STEPS))
+      throw new RangeError(`steps must be an integer in [2, ${MAX_STEPS}], got ${request.steps}`);
+    checkUint32('seed', request.seed);
+    checkPsi('truncation_psi', request.truncation_psi);
+    if (request.interpolate !== undefined && !INTERPOLATE_MODES.includes(request.interpolate))
+      throw new RangeError(`interpolate must be "local" or "local+global", got "${request.interpolate}"`);
+    if (request.centre !== undefined && !CENTRES.includes(request.centre)) throw new RangeError(`centre must be "none" or "text", got "${request.centre}"`);
+    if (request.response_format !== undefined && !RESPONSE_FORMATS.includes(request.response_format))
+      throw new RangeError(`response_format must be "url" or "b64_json", got "${request.response_format}"`);
+    const res = await this.send('POST', '/v1/images/interpolations', options, JSON.stringify({ ...request, format: 'frames' }));
+    const body = (await res.json()) as InterpolationResponse;
+    const route = res.headers.get('x-aurora-route');
+    return {
+      ...body,
+      data: body.data.map((d) => this.absolute(d)),
+      animation: this.absolute(body.animation),
+      route,
+      cached: route === 'cache',
       rateLimit: parseRateLimit(res.headers),
     };
   }

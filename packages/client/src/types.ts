@@ -13,6 +13,9 @@ import type {
   generateBodySchema,
   generatedImageSchema,
   generateResponseSchema,
+  interpolateBodySchema,
+  interpolationFrameSchema,
+  interpolationResponseSchema,
   modelEvalSchema,
   modelListSchema,
   modelPromptsSchema,
@@ -45,6 +48,29 @@ export type GenerateResponse = Readonly<z.output<typeof generateResponseSchema>>
 export interface GenerateResult extends GenerateResponse {
   /** `x-aurora-route`: how the images were made ("cache", "wasm", "runner", comma-separated when mixed); null when not exposed. */
   readonly route: string | null;
+  readonly rateLimit: RateLimitInfo | null;
+}
+
+/**
+ * POST /v1/images/interpolations body (format "frames", the JSON answer): `from` and `to` prompts,
+ * `steps` 2..33 frames (default 9), one `seed` for every frame, `truncation_psi`, `interpolate`
+ * ("local", the reference's default, or "local+global"), `centre` ("none", the reference's, or
+ * "text": our generations' text-conditional centre too), `model`, `response_format`.
+ */
+export type InterpolateRequest = Readonly<Omit<z.input<typeof interpolateBodySchema>, 'format'>>;
+
+/** One frame of an interpolation: `index`, blend weight `t`, its image `id`, and `url` or `b64_json`. */
+export type InterpolationFrame = Readonly<z.output<typeof interpolationFrameSchema>>;
+
+/** 200 body of POST /v1/images/interpolations with format "frames". */
+export type InterpolationResponse = Readonly<z.output<typeof interpolationResponseSchema>>;
+
+/** What `interpolate` resolves to: the body plus the response headers that matter. */
+export interface InterpolateResult extends InterpolationResponse {
+  /** `x-aurora-route`: "cache" (every frame was cached) or "wasm" (made in the gateway); null when not exposed. */
+  readonly route: string | null;
+  /** True when the whole frame set came from the cache (route "cache"). */
+  readonly cached: boolean;
   readonly rateLimit: RateLimitInfo | null;
 }
 

@@ -4,6 +4,7 @@ import { IMAGE_ID_RE } from '../cache/key.ts';
 import { Lru } from '../cache/lru.ts';
 import type { RecentImage } from '../cache/recent.ts';
 import type { AppDeps } from '../deps.ts';
+import type { InterpolationService } from '../generate/interpolation.ts';
 import type { GenerationService } from '../generate/service.ts';
 import { imageFileName } from './image-version.ts';
 
@@ -13,6 +14,7 @@ export type EdgeApp = OpenAPIHono;
 export interface RouteContext {
   readonly deps: AppDeps;
   readonly service: GenerationService;
+  readonly interpolations: InterpolationService;
 }
 
 /** Root URLs by base URL: bases are the few public URLs and request URLs a gateway sees (bounded all the same). */

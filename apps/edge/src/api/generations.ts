@@ -1,6 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { bytesToBase64 } from '../base64.ts';
+import type { AppDeps } from '../deps.ts';
 import { EdgeError } from '../errors.ts';
 import { defer, type EdgeApp, imageUrl, type RouteContext } from './context.ts';
 import { errorResponse, OPTIONAL_KEY } from './responses.ts';
@@ -34,14 +36,17 @@ export const generationsRoute = createRoute({
   },
 });
 
-export function registerGenerations(app: EdgeApp, { deps, service }: RouteContext): void {
+/**
+ * The body checks of a JSON POST route, before its body is read: no compression (415), at most
+ * deps.maxBodyBytes (413). With a Content-Length the header decides, without touching the body
+ * (cheaper on Node); a chunked body is counted as it streams in.
+ */
+export function jsonBodyLimits(deps: AppDeps): MiddlewareHandler {
   const tooLarge = () => {
     throw new EdgeError(413, 'payload_too_large', `request body is over ${deps.maxBodyBytes} bytes`, { field: 'body' });
   };
   const streamed = bodyLimit({ maxSize: deps.maxBodyBytes, onError: tooLarge });
-  // With a Content-Length the header decides, without touching the body (cheaper on Node); a
-  // chunked body is counted as it streams in.
-  app.use(generationsRoute.path, async (c, next) => {
+  return async (c, next) => {
     // A compressed body would be read as JSON text and fail as invalid_json: say what is wrong.
     const encoding = c.req.header('content-encoding')?.trim().toLowerCase();
     if (encoding && encoding !== 'identity') {
@@ -54,7 +59,11 @@ export function registerGenerations(app: EdgeApp, { deps, service }: RouteContex
     if (length === undefined || c.req.header('transfer-encoding') !== undefined) return streamed(c, next);
     if (Number(length) > deps.maxBodyBytes) tooLarge();
     await next();
-  });
+  };
+}
+
+export function registerGenerations(app: EdgeApp, { deps, service }: RouteContext): void {
+  app.use(generationsRoute.path, jsonBodyLimits(deps));
   app.openapi(generationsRoute, async (c) => {
     const body = c.req.valid('json');
     const b64 = body.response_format === 'b64_json';

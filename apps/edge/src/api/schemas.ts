@@ -1,4 +1,4 @@
-import { MAX_SEED } from '@aurora-edge/model';
+import { MAX_INTERPOLATION_STEPS, MAX_SEED } from '@aurora-edge/model';
 import { z } from '@hono/zod-openapi';
 
 /** Longest prompt accepted, in characters; the tokenizer's 77-token limit is checked as well. */
@@ -42,6 +42,81 @@ export const generateBodySchema = z
       .openapi({ description: 'use: serve cached images, generate the rest; refresh: regenerate and replace; only: never generate (404 unless all cached).' }),
   })
   .openapi('GenerateRequest');
+
+/** Frames of an interpolation when the request names none (the reference's inter_step default). */
+export const DEFAULT_INTERPOLATION_STEPS = 9;
+
+export const interpolateBodySchema = z
+  .object({
+    from: prompt.openapi({
+      description: 'The source prompt (frame 0), as a generation prompt: 1..1000 characters, at most 77 CLIP tokens.',
+      example: 'a red apple',
+    }),
+    to: prompt.openapi({ description: 'The destination prompt (the last frame).', example: 'a green pear' }),
+    steps: z
+      .number()
+      .int()
+      .min(2)
+      .max(MAX_INTERPOLATION_STEPS)
+      .default(DEFAULT_INTERPOLATION_STEPS)
+      .openapi({ description: `Frames, 2..${MAX_INTERPOLATION_STEPS} (frame 0 = from, the last = to, blend weights linspace(0, 1, steps)).` }),
+    seed: opt(seed).openapi({ description: 'The one latent z every frame uses (uint32). Omitted: a random one, returned in the response.' }),
+    truncation_psi: opt(psi).openapi({ description: "Truncation psi, [0, 1]; default the model's sampling.defaultPsi." }),
+    interpolate: z.enum(['local', 'local+global']).default('local').openapi({
+      description:
+        "local (the reference run_interpolate.py's default): blend the text head's local codes, the mapping always sees the source's global code; local+global: blend the global code too (the reference's --inter_g).",
+    }),
+    centre: z.enum(['none', 'text']).default('none').openapi({
+      description:
+        "none (the reference's): truncate toward w_avg only; text: then also toward the text-conditional centre our generations use (the mean code of the model's sampling.centerCount latents mapped with the frame's global code).",
+    }),
+    model: opt(model).openapi({
+      description: 'Bundle id (GET /v1/models); default the first model. It must have interpolation stages.',
+      example: 'aurora-tiny',
+    }),
+    response_format: responseFormat
+      .default('url')
+      .openapi({ description: 'url: links to GET /v1/images/{id}.png; b64_json: the PNGs inline (format "frames" only).' }),
+    format: z
+      .enum(['frames', 'apng'])
+      .default('frames')
+      .openapi({ description: 'frames: the JSON answer (every frame and the animation); apng: the body is the animated PNG itself (image/png).' }),
+  })
+  .openapi('InterpolateRequest');
+
+export const interpolationFrameSchema = z
+  .object({
+    index: z.number().int().openapi({ description: 'Frame number, 0..steps-1.' }),
+    t: z.number().openapi({ description: 'Blend weight toward `to`, [0, 1] (float32 of linspace(0, 1, steps)).' }),
+    id: z.string().openapi({ description: "The frame's cache key, also its image id in /v1/images/{id}.png." }),
+    url: z.string().optional().openapi({ description: 'This version of the frame, /v1/images/{id}.{version}.png (immutable).' }),
+    b64_json: z.string().optional(),
+  })
+  .openapi('InterpolationFrame');
+
+export const interpolationAnimationSchema = z
+  .object({
+    id: z.string().openapi({ description: "The animation's cache key, also its image id in /v1/images/{id}.png." }),
+    url: z.string().optional().openapi({ description: 'The animated PNG (APNG: every frame, 120 ms each, looping forever), /v1/images/{id}.{version}.png.' }),
+    b64_json: z.string().optional(),
+  })
+  .openapi('InterpolationAnimation');
+
+export const interpolationResponseSchema = z
+  .object({
+    created: z.number().int().openapi({ description: 'Unix seconds.' }),
+    model: z.string(),
+    from: z.string().openapi({ description: 'The source prompt as sent.' }),
+    to: z.string().openapi({ description: 'The destination prompt as sent.' }),
+    steps: z.number().int(),
+    seed: z.number().int().openapi({ description: 'The seed used (the one chosen when the request gave none).' }),
+    truncation_psi: z.number(),
+    interpolate: z.enum(['local', 'local+global']),
+    centre: z.enum(['none', 'text']),
+    data: z.array(interpolationFrameSchema).openapi({ description: 'The frames in order, from (index 0) to to (index steps-1).' }),
+    animation: interpolationAnimationSchema,
+  })
+  .openapi('InterpolationResponse');
 
 const routeSchema = z.enum(['cache', 'wasm', 'runner']);
 

@@ -87,3 +87,49 @@ function memoKeyOf(p: CacheKeyParts): string {
 }
 
 export const IMAGE_ID_RE = /^[0-9a-f]{64}$/;
+
+/** How a prompt interpolation blends: the reference's local codes only, or the global code too. */
+export type InterpolateMode = 'local' | 'local+global';
+/** Truncation centre of an interpolation: w_avg only (the reference's), or also the text-conditional centre. */
+export type CentreMode = 'none' | 'text';
+
+export interface InterpolationKeyParts {
+  readonly contentHash: string;
+  /** Both normalised (normalisePrompt). */
+  readonly from: string;
+  readonly to: string;
+  readonly steps: number;
+  readonly seed: number;
+  /** Canonical (canonicalFloat32). */
+  readonly psi: number;
+  readonly interpolate: InterpolateMode;
+  readonly centre: CentreMode;
+}
+
+/**
+ * The cache key of one part of a prompt interpolation: frame `index` of the set, or its
+ * `animation` (the APNG, whose frame delay and loop count are part of what it is), made like
+ * cacheKey (canonical JSON of exactly what determines the bytes, sha256 hex) with a `kind` no
+ * generation key has, so the two can never collide. The animation's key also names the whole
+ * frame set (single flight). Also the public image id: GET /v1/images/{id}.png serves it.
+ */
+export function interpolationKey(
+  parts: InterpolationKeyParts,
+  part: { readonly index: number } | { readonly animation: { delayMs: number; loops: number } },
+): string {
+  return sha256Hex(
+    canonicalJson({
+      v: CACHE_KEY_VERSION,
+      kind: 'index' in part ? 'interpolation-frame' : 'interpolation-animation',
+      bundle: parts.contentHash,
+      from: parts.from,
+      to: parts.to,
+      steps: parts.steps,
+      ...('index' in part ? { index: part.index } : { delay_ms: part.animation.delayMs, loops: part.animation.loops }),
+      seed: parts.seed,
+      psi: canonicalFloat32(parts.psi),
+      interpolate: parts.interpolate,
+      centre: parts.centre,
+    }),
+  );
+}

@@ -62,10 +62,10 @@ export class ModelEntry {
     return this.tokenizerPromise;
   }
 
-  /** Throws a 400 naming `prompt` when the prompt has more tokens than the model reads. */
-  async checkPrompt(prompt: string): Promise<void> {
+  /** Throws a 400 naming `field` (default `prompt`) when the prompt has more tokens than the model reads. */
+  async checkPrompt(prompt: string, field = 'prompt'): Promise<void> {
     if (this.fits.get(prompt)) return;
-    promptTokenIds(await this.tokenizer(), prompt, this.manifest.tokenizer.contextLength);
+    promptTokenIds(await this.tokenizer(), prompt, this.manifest.tokenizer.contextLength, field);
     this.fits.set(prompt, true);
   }
 }

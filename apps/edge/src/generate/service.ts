@@ -90,6 +90,53 @@ export function randomSeed(n: number): number {
 }
 
 /**
+ * Gets the value of every missing key, starting work only for keys not already in flight (single
+ * flight). Only work is charged: the request that starts a batch is admitted (one token, 429 when
+ * its bucket is empty) before the batch runs, in the same tick as it registers the batch, so
+ * identical requests arriving meanwhile join it for free. If a batch's starter is refused, its
+ * joiners were not: they go again, starting (and paying for) the work themselves. A request is
+ * charged at most once. Generations key it by image; interpolations by frame set.
+ */
+export async function produceOnce<T>(
+  flight: SingleFlight<T>,
+  admit: ((misses: number) => Promise<void>) | undefined,
+  misses: readonly string[],
+  produce: (fresh: string[]) => Promise<T[]>,
+): Promise<Map<string, T>> {
+  const made = new Map<string, T>();
+  let charged = false;
+  for (let attempt = 1; ; attempt++) {
+    const wanted = misses.filter((k) => !made.has(k));
+    if (wanted.length === 0) return made;
+    const started: { admission?: Promise<void> } = {};
+    const pending = flight.join(wanted, (fresh) => {
+      const admission = charged || !admit ? Promise.resolve() : admit(fresh.length);
+      charged = true;
+      started.admission = admission;
+      return admission.then(
+        () => produce(fresh),
+        (refusal) => {
+          throw new NotAdmitted(refusal);
+        },
+      );
+    });
+    // This request's own refusal (429) is its answer; nothing was generated.
+    if (started.admission) await started.admission;
+    let again = false;
+    for (const key of wanted) {
+      try {
+        made.set(key, await pending.get(key)!);
+      } catch (error) {
+        if (!(error instanceof NotAdmitted)) throw error;
+        if (attempt >= MAX_JOIN_ATTEMPTS) throw error.refusal;
+        again = true;
+      }
+    }
+    if (!again) return made;
+  }
+}
+
+/**
  * A generation request from start to finish: resolve model, seeds and psi; look every image up
  * in the cache; generate the misses once (identical in-flight work is shared), in WASM when the
  * batch is small and on GPU runners otherwise; store complete images only.
@@ -136,7 +183,9 @@ export class GenerationService {
     }
     const misses = keys.filter((k) => !hits.has(k));
     const seedOf = new Map(keys.map((k, i) => [k, seeds[i]]));
-    const made = await this.makeMisses(input, misses, (fresh) => this.produce(model, input.prompt, prompt, psi, size, fresh, seedOf));
+    const made = await produceOnce(this.flight, input.admit && ((n) => input.admit!(n)), misses, (fresh) =>
+      this.produce(model, input.prompt, prompt, psi, size, fresh, seedOf),
+    );
     // Counted once the request is served: a refused one (429) leaves no trace.
     if (hits.size > 0) this.store.recordHits([...hits.keys()], input.defer);
     const images: ImageResult[] = keys.map((key, i) => {
@@ -147,52 +196,6 @@ export class GenerationService {
     });
     const used = new Set(images.map((img) => img.route));
     return { model, seed, psi, images, routes: ROUTE_ORDER.filter((r) => used.has(r)) };
-  }
-
-  /**
-   * Gets every missing image, starting work only for keys not already in flight (single flight).
-   * Only work is charged: the request that starts a batch is admitted (one token, 429 when its
-   * bucket is empty) before the batch runs, in the same tick as it registers the batch, so
-   * identical requests arriving meanwhile join it for free. If a batch's starter is refused, its
-   * joiners were not: they go again, starting (and paying for) the work themselves. A request is
-   * charged at most once.
-   */
-  private async makeMisses(
-    input: GenerationInput,
-    misses: readonly string[],
-    produce: (fresh: string[]) => Promise<Produced[]>,
-  ): Promise<Map<string, Produced>> {
-    const made = new Map<string, Produced>();
-    let charged = false;
-    for (let attempt = 1; ; attempt++) {
-      const wanted = misses.filter((k) => !made.has(k));
-      if (wanted.length === 0) return made;
-      const started: { admission?: Promise<void> } = {};
-      const pending = this.flight.join(wanted, (fresh) => {
-        const admission = charged || !input.admit ? Promise.resolve() : input.admit(fresh.length);
-        charged = true;
-        started.admission = admission;
-        return admission.then(
-          () => produce(fresh),
-          (refusal) => {
-            throw new NotAdmitted(refusal);
-          },
-        );
-      });
-      // This request's own refusal (429) is its answer; nothing was generated.
-      if (started.admission) await started.admission;
-      let again = false;
-      for (const key of wanted) {
-        try {
-          made.set(key, await pending.get(key)!);
-        } catch (error) {
-          if (!(error instanceof NotAdmitted)) throw error;
-          if (attempt >= MAX_JOIN_ATTEMPTS) throw error.refusal;
-          again = true;
-        }
-      }
-      if (!again) return made;
-    }
   }
 
   /** Generates the `fresh` keys as one batch and stores them; nothing is stored if any fails. */

@@ -1,4 +1,12 @@
-import type { AuroraPipeline, GeneratedImage, GenerateRequest } from '@aurora-edge/model';
+import {
+  type AuroraInterpolator,
+  type AuroraPipeline,
+  encodeApng,
+  type GeneratedImage,
+  type GenerateRequest,
+  type InterpolateRequest,
+  type PngChannels,
+} from '@aurora-edge/model';
 
 /**
  * Session options for the in-process generator on every runtime: no prepacked weight copies (the
@@ -12,8 +20,61 @@ export const WASM_SESSION_OPTIONS = { extra: { session: { disable_prepacking: '1
  * one: batching never changes an image, and batch 1 keeps the wasm heap near 61 MiB for
  * aurora-tiny where batch 2 takes it to ~96-115 MiB, too close to a Worker's 128 MB.
  */
-/** What the in-process generator needs of a pipeline: an AuroraPipeline, or (Node) a handle on one in a worker thread. */
-export type WasmPipeline = Pick<AuroraPipeline, 'generate'>;
+/** How an interpolation's animation plays: each frame's display time and the loop count (0: forever). */
+export interface AnimationOptions {
+  readonly delayMs: number;
+  readonly loops: number;
+}
+
+/** A prompt interpolation as the gateway stores it: each frame's PNG and the animated PNG of them all. */
+export interface InterpolatedFrames {
+  readonly frames: readonly { readonly index: number; readonly t: number; readonly png: Uint8Array }[];
+  readonly width: number;
+  readonly height: number;
+  /** APNG of every frame in order (encodeApng). */
+  readonly apng: Uint8Array;
+}
+
+/**
+ * What the in-process generator needs of a pipeline: an AuroraPipeline's generate, or (Node) a
+ * handle on one in a worker thread; and, when the runtime offers it, prompt interpolation
+ * (interpolatingPipeline), whose frames run as one batch and whose APNG is encoded where the
+ * frames are made (on Node in the thread, so the main thread never runs zlib for them).
+ */
+export type WasmPipeline = Pick<AuroraPipeline, 'generate'> & {
+  interpolate?(request: InterpolateRequest, animation: AnimationOptions): Promise<InterpolatedFrames>;
+};
+
+/**
+ * An in-process pipeline with prompt interpolation: the interpolator (the bundle's generator
+ * stages, sharing the pipeline's prompt encoder) is loaded on the first interpolation only, so a
+ * gateway that never interpolates never holds its sessions.
+ */
+export function interpolatingPipeline(
+  pipeline: AuroraPipeline,
+  loadInterpolator: (pipeline: AuroraPipeline) => Promise<AuroraInterpolator>,
+): Required<WasmPipeline> {
+  let interpolator: Promise<AuroraInterpolator> | null = null;
+  return {
+    generate: (requests, options) => pipeline.generate(requests, options),
+    async interpolate(request, animation) {
+      interpolator ??= loadInterpolator(pipeline).catch((error) => {
+        interpolator = null;
+        throw error;
+      });
+      const result = await (await interpolator).interpolate(request);
+      const [first] = result.frames;
+      const apng = encodeApng(
+        result.frames.map((f) => f.pixels),
+        first.width,
+        first.height,
+        first.channels as PngChannels,
+        animation,
+      );
+      return { frames: result.frames.map((f) => ({ index: f.index, t: f.t, png: f.png })), width: first.width, height: first.height, apng };
+    },
+  };
+}
 
 export class WasmGenerator {
   private pipeline: Promise<WasmPipeline> | null = null;
@@ -49,6 +110,24 @@ export class WasmGenerator {
     };
     const result = this.tail.then(run, run).finally(() => {
       this.running -= requests.length;
+    });
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * A prompt interpolation, queued with the generations (one model copy, one thing at a time); its
+   * frames count in the depth. Throws when this runtime's pipeline cannot interpolate.
+   */
+  interpolate(request: InterpolateRequest, animation: AnimationOptions): Promise<InterpolatedFrames> {
+    this.running += request.steps;
+    const run = async () => {
+      const pipeline = await this.warm();
+      if (!pipeline.interpolate) throw new Error('this in-process generator cannot interpolate');
+      return pipeline.interpolate(request, animation);
+    };
+    const result = this.tail.then(run, run).finally(() => {
+      this.running -= request.steps;
     });
     this.tail = result.catch(() => undefined);
     return result;

@@ -1,11 +1,15 @@
-import type { GeneratedImage, GenerateRequest } from '@aurora-edge/model';
+import type { GeneratedImage, GenerateRequest, InterpolateRequest } from '@aurora-edge/model';
+import type { AnimationOptions, InterpolatedFrames } from '../generate/wasm.ts';
 
 /** workerData of a WASM generator thread: the one bundle folder it loads. */
 export interface WasmWorkerData {
   readonly bundleDir: string;
 }
 
-export type ToWasmWorker = { readonly id: number; readonly requests: GenerateRequest[] };
+/** A batch of generations, or one prompt interpolation (its frames and APNG). */
+export type ToWasmWorker =
+  | { readonly id: number; readonly requests: GenerateRequest[] }
+  | { readonly id: number; readonly interpolate: InterpolateRequest; readonly animation: AnimationOptions };
 
 export type FromWasmWorker =
   | { readonly type: 'ready'; readonly contentHash: string; readonly heapBytes: number }
@@ -15,5 +19,6 @@ export type FromWasmWorker =
       readonly id: number;
       readonly heapBytes: number;
       readonly images?: GeneratedImage[];
+      readonly interpolation?: InterpolatedFrames;
       readonly error?: { name: string; message: string; field?: string };
     };

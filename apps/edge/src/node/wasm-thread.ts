@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
-import { AuroraInputError, type GeneratedImage, type GenerateRequest } from '@aurora-edge/model';
-import type { WasmPipeline } from '../generate/wasm.ts';
+import { AuroraInputError, type GeneratedImage, type GenerateRequest, type InterpolateRequest } from '@aurora-edge/model';
+import type { AnimationOptions, InterpolatedFrames, WasmPipeline } from '../generate/wasm.ts';
 import type { FromWasmWorker, ToWasmWorker, WasmWorkerData } from './wasm-protocol.ts';
 
 interface Pending {
-  resolve(images: GeneratedImage[]): void;
+  resolve(result: GeneratedImage[] | InterpolatedFrames): void;
   reject(error: Error): void;
 }
 
@@ -39,11 +39,20 @@ export class WasmThread implements WasmPipeline {
   }
 
   async generate(requests: GenerateRequest[]): Promise<GeneratedImage[]> {
+    return (await this.call((id) => ({ id, requests }))) as GeneratedImage[];
+  }
+
+  /** A prompt interpolation, run in the thread (frames, their PNGs and the APNG). */
+  async interpolate(request: InterpolateRequest, animation: AnimationOptions): Promise<InterpolatedFrames> {
+    return (await this.call((id) => ({ id, interpolate: request, animation }))) as InterpolatedFrames;
+  }
+
+  private async call(message: (id: number) => ToWasmWorker): Promise<GeneratedImage[] | InterpolatedFrames> {
     const worker = await this.ensure();
     const id = this.nextId++;
-    return new Promise<GeneratedImage[]>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, requests } satisfies ToWasmWorker);
+      worker.postMessage(message(id));
     });
   }
 
@@ -96,6 +105,7 @@ export class WasmThread implements WasmPipeline {
     if (!p) return;
     this.pending.delete(message.id);
     if (message.images) p.resolve(message.images);
+    else if (message.interpolation) p.resolve(message.interpolation);
     else {
       const e = message.error!;
       // Input errors keep their class and field (a 400 naming it); anything else is the thread's failure.

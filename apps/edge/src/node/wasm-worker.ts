@@ -3,10 +3,12 @@
  * time. onnxruntime-web's single-threaded WASM runs a whole graph synchronously on the calling
  * thread, so generating on Node's main thread stalled every other request (cache hits, /healthz)
  * for the length of each image; here it stalls only this thread. One model copy per thread.
+ * Prompt interpolations run here too (their stages load on the first), APNG encoding included.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { AuroraInputError, type AuroraPipeline } from '@aurora-edge/model';
+import { AuroraInputError } from '@aurora-edge/model';
 import { readBundleDir } from '@aurora-edge/model/node';
+import type { WasmPipeline } from '../generate/wasm.ts';
 import { loadOrtWeb } from './ort.ts';
 import type { FromWasmWorker, ToWasmWorker, WasmWorkerData } from './wasm-protocol.ts';
 
@@ -14,7 +16,7 @@ const { bundleDir } = workerData as WasmWorkerData;
 const port = parentPort!;
 const send = (message: FromWasmWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
-let pipeline: AuroraPipeline;
+let pipeline: Required<WasmPipeline>;
 let heapBytes: () => number;
 try {
   const ort = await loadOrtWeb();
@@ -27,9 +29,16 @@ try {
   process.exit(1);
 }
 
-port.on('message', async ({ id, requests }: ToWasmWorker) => {
+port.on('message', async (message: ToWasmWorker) => {
+  const { id } = message;
   try {
-    const images = await pipeline.generate(requests);
+    if ('interpolate' in message) {
+      const interpolation = await pipeline.interpolate(message.interpolate, message.animation);
+      const buffers = [interpolation.apng, ...interpolation.frames.map((f) => f.png)].map((b) => b.buffer as ArrayBuffer);
+      send({ type: 'result', id, interpolation, heapBytes: heapBytes() }, [...new Set(buffers)]);
+      return;
+    }
+    const images = await pipeline.generate(message.requests);
     send({ type: 'result', id, images, heapBytes: heapBytes() }, [...new Set(images.flatMap((im) => [im.png.buffer, im.pixels.buffer] as ArrayBuffer[]))]);
   } catch (error) {
     const e = error as Error;

@@ -5,10 +5,10 @@
  * instantiate hook (watchWasm) swaps for that module. One thread, no proxy worker.
  */
 
-import { AuroraPipeline, type BundleSource, type OrtModule } from '@aurora-edge/model';
+import { AuroraInterpolator, AuroraPipeline, type BundleSource, type OrtModule } from '@aurora-edge/model';
 import ortWasmModule from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
 import * as ort from 'onnxruntime-web/wasm';
-import { WASM_SESSION_OPTIONS } from '../generate/wasm.ts';
+import { interpolatingPipeline, WASM_SESSION_OPTIONS, type WasmPipeline } from '../generate/wasm.ts';
 import { watchWasm } from '../generate/wasm-memory.ts';
 
 // An ArrayBuffer, not a Uint8Array: the glue copies a Uint8Array and the identity check then fails.
@@ -18,7 +18,13 @@ ort.env.wasm.numThreads = 1;
 ort.env.wasm.proxy = false;
 ort.env.wasm.wasmBinary = placeholder;
 
-/** Loads a bundle into onnxruntime-web; call it inside a handler (sessions are made lazily). */
-export function loadPipeline(source: BundleSource): Promise<AuroraPipeline> {
-  return AuroraPipeline.load(ort as unknown as OrtModule, source, { sessionOptions: WASM_SESSION_OPTIONS });
+/**
+ * Loads a bundle into onnxruntime-web; call it inside a handler (sessions are made lazily). Prompt
+ * interpolation runs here too, in the request's isolate; its stages load on the first one.
+ */
+export async function loadPipeline(source: BundleSource): Promise<WasmPipeline> {
+  const mod = ort as unknown as OrtModule;
+  const options = { sessionOptions: WASM_SESSION_OPTIONS };
+  const pipeline = await AuroraPipeline.load(mod, source, options);
+  return interpolatingPipeline(pipeline, (p) => AuroraInterpolator.load(mod, source, p.text, options));
 }
