@@ -14,6 +14,7 @@
  * eval (bench/eval.ts: `aurora eval` on BENCH_EVAL_BUNDLE or bundles/aurora-shapes; skipped without one).
  * gpu (bench/gpu.ts: aurora-tiny and aurora-v1 on the WebGPU provider, node placements, MoE
  * formulations; only where a WebGPU adapter exists, labelled when it is CPU-emulated).
+ * size (bench/size.ts: the Worker's JS as wrangler bundles it, the embed script and its local chunk).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -27,6 +28,7 @@ import { runModelBench } from './model.ts';
 import { derive, type Results, renderReport, writeResults } from './report.ts';
 import { runRunnerBench } from './runner.ts';
 import { runServingBench } from './serving.ts';
+import { runSizeBench } from './size.ts';
 
 const RESULTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results.json');
 const argv = process.argv.slice(2);
@@ -66,6 +68,7 @@ const sections: { name: string; run: () => Promise<Results> }[] = [
   },
   { name: 'gateway', run: runGatewayBench },
   { name: 'eval', run: runEvalBench },
+  { name: 'size', run: runSizeBench },
 ];
 
 const previous: Results = fs.existsSync(RESULTS) ? JSON.parse(fs.readFileSync(RESULTS, 'utf8')) : {};

@@ -5,7 +5,6 @@ import { gzipSync } from 'node:zlib';
 import { build, type Metafile, type Plugin } from 'esbuild';
 
 const SRC = path.dirname(fileURLToPath(import.meta.url));
-const MODEL_SRC = path.resolve(SRC, '../../model/src');
 
 export interface EmbedFile {
   /** File name inside outDir, served at `/<name>`. */
@@ -39,23 +38,6 @@ export interface BuildEmbedOptions {
 }
 
 const OUR_FILES = /^embed(?:-local-[A-Z0-9]+)?\.js(?:\.map)?$/;
-
-/**
- * The model package and the protobuf/pickle readers it re-exports have no import-time side
- * effects; saying so lets esbuild drop what local mode never calls (graph building, .pth import).
- */
-const modelIsPure: Plugin = {
-  name: 'aurora-model-is-pure',
-  setup(b) {
-    b.onResolve({ filter: /.*/ }, async (args) => {
-      if (args.pluginData === 'aurora-resolving') return undefined;
-      const r = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'aurora-resolving' });
-      if (r.errors.length > 0) return undefined;
-      const pure = r.path.startsWith(MODEL_SRC + path.sep) || /[\\/]node_modules[\\/](onnx-proto|pickleparser|protobufjs)[\\/]/.test(r.path);
-      return pure ? { ...r, sideEffects: false } : r;
-    });
-  },
-};
 
 /**
  * `import { z } from 'zod'` keeps zod's whole namespace, every translation of its error messages
@@ -154,7 +136,7 @@ export async function buildEmbed(outDir: string, options: BuildEmbedOptions = {}
     ...common,
     entryPoints: { 'embed-local': path.join(SRC, 'local/index.ts') },
     entryNames: '[name]-[hash]',
-    plugins: [ortChunksExternal(ortChunks), modelIsPure, zodEnglishOnly],
+    plugins: [ortChunksExternal(ortChunks), zodEnglishOnly],
   });
   const localChunk = jsOutput(local.metafile);
   const ortInLocal = inputsOf(local.metafile, path.join(out, localChunk)).filter((i) => /onnxruntime-web/.test(i));
