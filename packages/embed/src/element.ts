@@ -1,8 +1,8 @@
-import { generateViaApi, type Rendered } from './api-mode.ts';
+import { generateViaApi, interpolateViaApi, type Rendered } from './api-mode.ts';
 import { EmbedError, errorDetail } from './errors.ts';
 import type { AuroraEventMap, AuroraLoadDetail, AuroraStartDetail } from './events.ts';
 import { generateLocalOrApi, type Stage } from './local-mode.ts';
-import { type ImageOptions, readOptions } from './options.ts';
+import { type ImageOptions, type InterpolationOptions, isInterpolation, readOptions } from './options.ts';
 import { View, type ViewState } from './view.ts';
 
 /** Where embed.js was loaded from: the default `api` (the gateway serves the script itself). */
@@ -20,16 +20,37 @@ const STAGES: Record<Stage, [label: string, step?: number]> = {
  * `<aurora-image prompt="..." seed="..." psi="..." api="..." key="..." mode="api|local">`: shows a
  * placeholder with progress, then the image (alt = prompt), or a visible error. Regenerates
  * (debounced) when an attribute changes; a newer generation cancels the older one.
+ *
+ * With `from="..." to="..."` (instead of `prompt`; `steps`, `interpolate`, `centre`) it shows one
+ * prompt turning into the other: the animated PNG playing, and under it a play/pause button and a
+ * step slider (part "slider") that pauses on any frame.
  */
 export class AuroraImageElement extends HTMLElement {
-  static readonly observedAttributes = ['prompt', 'seed', 'psi', 'model', 'api', 'key', 'mode', 'backend', 'size', 'bundle-url'];
+  static readonly observedAttributes = [
+    'prompt',
+    'seed',
+    'psi',
+    'model',
+    'api',
+    'key',
+    'mode',
+    'backend',
+    'size',
+    'bundle-url',
+    'from',
+    'to',
+    'steps',
+    'interpolate',
+    'centre',
+  ];
   /** Attribute changes within this many milliseconds start one generation. */
   static debounceMs = 100;
 
   private readonly view: View;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private current: AbortController | null = null;
-  private blobUrl: string | null = null;
+  /** The blob: URLs of what is shown (a local image, or a local animation and its frames), revoked when replaced. */
+  private owned: readonly string[] = [];
 
   constructor() {
     super();
@@ -64,7 +85,7 @@ export class AuroraImageElement extends HTMLElement {
   private schedule(): void {
     clearTimeout(this.timer);
     // Nothing shown yet: the placeholder appears at once, not after the debounce.
-    if (this.view.state === 'idle' && this.getAttribute('prompt')?.trim()) this.view.loading('Generating…');
+    if (this.view.state === 'idle' && (this.getAttribute('prompt')?.trim() || isInterpolation(this))) this.view.loading('Generating…');
     this.timer = setTimeout(() => void this.generate(), AuroraImageElement.debounceMs);
   }
 
@@ -79,9 +100,13 @@ export class AuroraImageElement extends HTMLElement {
     let options: ImageOptions | null = null;
     try {
       options = readOptions(this, SCRIPT_BASE);
-      if (options.prompt.trim() === '') return this.view.idle();
       const o = options;
-      this.emit('aurora-start', { mode: o.mode, prompt: o.prompt, seed: o.seed, psi: o.psi, model: o.model } satisfies AuroraStartDetail);
+      const i = o.interpolation;
+      if (!i && o.prompt.trim() === '') return this.view.idle();
+      const start: AuroraStartDetail = i
+        ? { mode: o.mode, prompt: animationAlt(i), from: i.from, to: i.to, steps: i.steps, seed: o.seed, psi: o.psi, model: o.model }
+        : { mode: o.mode, prompt: o.prompt, seed: o.seed, psi: o.psi, model: o.model };
+      this.emit('aurora-start', start);
       let rendered: Rendered;
       if (o.mode === 'local') {
         const onStage = (stage: Stage) => {
@@ -90,7 +115,7 @@ export class AuroraImageElement extends HTMLElement {
         rendered = await generateLocalOrApi(o, onStage, run.signal);
       } else {
         this.view.loading('Generating…');
-        rendered = await generateViaApi(o, run.signal);
+        rendered = i ? await interpolateViaApi({ ...o, interpolation: i }, run.signal) : await generateViaApi(o, run.signal);
       }
       if (run.signal.aborted) return this.release(rendered);
       await this.show(rendered, o, run.signal);
@@ -104,27 +129,43 @@ export class AuroraImageElement extends HTMLElement {
 
   private async show(r: Rendered, o: ImageOptions, signal: AbortSignal): Promise<void> {
     let size: { width: number; height: number };
+    const i = o.interpolation;
     try {
-      size = await this.view.image(r.src, o.prompt);
+      size =
+        i && r.frames
+          ? await this.view.interpolation(
+              r.src,
+              animationAlt(i),
+              r.frames.map((f) => ({ src: f.src, alt: frameAlt(i, f.index) })),
+            )
+          : await this.view.image(r.src, o.prompt);
     } catch {
       this.release(r);
       if (signal.aborted) return;
       throw new EmbedError('image_load_failed', `the image at ${r.src} could not be loaded`);
     }
-    if (this.blobUrl && this.blobUrl !== r.src) URL.revokeObjectURL(this.blobUrl);
-    this.blobUrl = r.ownsSrc ? r.src : null;
+    const owned = ownedUrls(r);
+    for (const url of this.owned) if (!owned.includes(url)) URL.revokeObjectURL(url);
+    this.owned = owned;
     if (signal.aborted) return;
     const detail: AuroraLoadDetail = { seed: r.seed, route: r.route, cached: r.cached, local: r.local, src: r.src, ...size };
     const local = r.backend
       ? { backend: r.backend, ...(r.adapter ? { adapter: r.adapter } : {}), ...(r.backendFallback ? { backendFallback: r.backendFallback } : {}) }
       : {};
-    this.emit('aurora-load', { ...detail, ...(r.fallback ? { fallback: r.fallback } : {}), ...(r.pixels ? { pixels: r.pixels } : {}), ...local });
+    const frames = r.frames ? { steps: r.frames.length, frames: r.frames } : {};
+    this.emit('aurora-load', { ...detail, ...(r.fallback ? { fallback: r.fallback } : {}), ...(r.pixels ? { pixels: r.pixels } : {}), ...local, ...frames });
   }
 
   private release(r: Rendered): void {
-    if (r.ownsSrc) URL.revokeObjectURL(r.src);
+    for (const url of ownedUrls(r)) URL.revokeObjectURL(url);
   }
 }
+
+const ownedUrls = (r: Rendered): string[] => (r.ownsSrc ? [r.src, ...(r.frames ?? []).map((f) => f.src)] : []);
+
+/** The animation's alt text (and `aurora-start`'s `prompt` for an interpolation). */
+const animationAlt = (i: InterpolationOptions) => `${i.from} → ${i.to}`;
+const frameAlt = (i: InterpolationOptions, index: number) => `${animationAlt(i)}, step ${index + 1} of ${i.steps}`;
 
 /** Registers `<aurora-image>` (once; a second call is a no-op). */
 export function defineAuroraImage(name = 'aurora-image'): void {

@@ -10,7 +10,12 @@ export type BackendPreference = 'auto' | 'wasm';
 /** `aurora-start`: a generation began (after the debounce). */
 export interface AuroraStartDetail {
   readonly mode: Mode;
+  /** The prompt; for an interpolation `<from> → <to>` (the animation's alt text). */
   readonly prompt: string;
+  /** An interpolation's prompts and frame count. */
+  readonly from?: string;
+  readonly to?: string;
+  readonly steps?: number;
   readonly seed?: number;
   readonly psi?: number;
   readonly model: string;
@@ -26,7 +31,7 @@ export interface AuroraLoadDetail {
   readonly local: boolean;
   /** Set when mode="local" fell back to the API: why local generation was not possible. */
   readonly fallback?: string;
-  /** What the <img> shows: the API's image URL, or a blob: URL of the local PNG. */
+  /** What the <img> shows: the API's image URL, or a blob: URL of the local PNG (for an interpolation: of its animated PNG). */
   readonly src: string;
   readonly width: number;
   readonly height: number;
@@ -42,6 +47,19 @@ export interface AuroraLoadDetail {
    * `webgpu-device-error: <message>`, `webgpu-error: <message>` (no session, or the run failed).
    */
   readonly backendFallback?: string;
+  /** An interpolation: its frame count, and its frames in order (URL or blob: URL of each PNG; local: `pixels` too). */
+  readonly steps?: number;
+  readonly frames?: readonly AuroraFrame[];
+}
+
+/** One frame of an interpolation, as the step slider shows it. */
+export interface AuroraFrame {
+  readonly index: number;
+  /** Blend weight toward `to`, [0, 1]. */
+  readonly t: number;
+  readonly src: string;
+  /** Local frames only: the raw HWC uint8 RGB samples. */
+  readonly pixels?: Uint8Array;
 }
 
 /** `aurora-error`: shown as the element's visible error state too. */

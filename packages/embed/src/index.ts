@@ -5,6 +5,6 @@
  */
 export { AuroraImageElement, defineAuroraImage } from './element.ts';
 export { AttributeError, EmbedError } from './errors.ts';
-export type { AuroraErrorDetail, AuroraEventMap, AuroraLoadDetail, AuroraStartDetail, BackendPreference, LocalBackend, Mode } from './events.ts';
-export type { ImageOptions } from './options.ts';
+export type { AuroraErrorDetail, AuroraEventMap, AuroraFrame, AuroraLoadDetail, AuroraStartDetail, BackendPreference, LocalBackend, Mode } from './events.ts';
 export { localUnsupportedReason } from './local-mode.ts';
+export type { Centre, ImageOptions, InterpolateCodes, InterpolationOptions } from './options.ts';

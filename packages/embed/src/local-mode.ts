@@ -1,7 +1,10 @@
-import { generateViaApi, type Rendered } from './api-mode.ts';
+import { generateViaApi, interpolateViaApi, type Rendered } from './api-mode.ts';
 import { EmbedError } from './errors.ts';
 import type { LocalStage } from './local/index.ts';
-import type { ImageOptions } from './options.ts';
+import type { ImageOptions, InterpolationOptions } from './options.ts';
+
+/** Display time of each frame of an animation: the gateway's (and the CLI's default). */
+export const FRAME_DELAY_MS = 120;
 
 /** A module that uses one v128 SIMD instruction: it validates only where WebAssembly SIMD works. */
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
@@ -41,10 +44,62 @@ export async function generateLocally(o: ImageOptions, onStage: (stage: LocalSta
   return { src, ownsSrc: true, seed: out.seed, route: 'local', cached: false, local: true, pixels: out.pixels, ...backend };
 }
 
+const pngUrl = (png: Uint8Array) => URL.createObjectURL(new Blob([png as Uint8Array<ArrayBuffer>], { type: 'image/png' }));
+
+/** mode="local" with `from` and `to`: every frame and their animated PNG made in this browser, shown from blob: URLs. */
+export async function interpolateLocally(o: ImageOptions & { interpolation: InterpolationOptions }, onStage: (stage: LocalStage) => void): Promise<Rendered> {
+  const reason = localUnsupportedReason();
+  if (reason) throw new LocalUnavailable(reason);
+  onStage('loading-model');
+  const local = await import('./local/index.ts');
+  const i = o.interpolation;
+  const out = await local.interpolateLocal({
+    bundleUrl: o.bundleUrl,
+    ortBase: `${o.api}/ort/`,
+    from: i.from,
+    to: i.to,
+    steps: i.steps,
+    seed: o.seed,
+    psi: o.psi,
+    interpolateGlobal: i.interpolate === 'local+global',
+    centre: i.centre,
+    size: o.size,
+    backend: o.backend,
+    delayMs: FRAME_DELAY_MS,
+    onStage,
+  });
+  const frames = out.frames.map((f) => ({ index: f.index, t: f.t, src: pngUrl(f.png), pixels: f.pixels }));
+  const backend = { backend: out.backend, adapter: out.adapter, backendFallback: out.backendFallback };
+  return { src: pngUrl(out.apng), ownsSrc: true, frames, seed: out.seed, route: 'local', cached: false, local: true, ...backend };
+}
+
 /** Local generation that falls back to the API when it cannot run here, saying why. */
-export async function generateLocalOrApi(o: ImageOptions, onStage: (stage: Stage) => void, signal: AbortSignal): Promise<Rendered> {
+export function generateLocalOrApi(o: ImageOptions, onStage: (stage: Stage) => void, signal: AbortSignal): Promise<Rendered> {
+  if (o.interpolation) {
+    const io = o as ImageOptions & { interpolation: InterpolationOptions };
+    return localOrApi(
+      () => interpolateLocally(io, onStage),
+      () => interpolateViaApi(io, signal),
+      onStage,
+      signal,
+    );
+  }
+  return localOrApi(
+    () => generateLocally(o, onStage),
+    () => generateViaApi(o, signal),
+    onStage,
+    signal,
+  );
+}
+
+async function localOrApi(
+  local: () => Promise<Rendered>,
+  api: () => Promise<Rendered>,
+  onStage: (stage: Stage) => void,
+  signal: AbortSignal,
+): Promise<Rendered> {
   try {
-    return await generateLocally(o, onStage);
+    return await local();
   } catch (error) {
     if (signal.aborted) throw error;
     // A bad prompt or seed is the caller's to fix, not a reason to ask the server (it would refuse too).
@@ -54,7 +109,7 @@ export async function generateLocalOrApi(o: ImageOptions, onStage: (stage: Stage
     const reason = error instanceof LocalUnavailable ? error.reason : `local-error: ${error instanceof Error ? error.message : String(error)}`;
     console.warn(`<aurora-image>: local generation unavailable (${reason}); using the API`);
     onStage('fallback');
-    return { ...(await generateViaApi(o, signal)), fallback: reason };
+    return { ...(await api()), fallback: reason };
   }
 }
 
