@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -6,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hashSecret, KeyStore } from '../src/auth/keys.ts';
 import { keysCommand, UsageError } from '../src/cli/keys.ts';
 import { createDb } from '../src/node/db.ts';
-import { MIGRATIONS_DIR, REPO_ROOT } from '../src/node/paths.ts';
+import { runAuroraInProcess } from '../../../packages/model/test/support/cli.ts';
+import { MIGRATIONS_DIR } from '../src/node/paths.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-keys-cli-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -70,19 +70,8 @@ describe('aurora keys', () => {
     await expect(run(['rotate'])).rejects.toThrow(/unknown keys command/);
   });
 
-  it('is registered in the aurora CLI (npx aurora keys ...)', () => {
-    const bin = path.join(REPO_ROOT, 'node_modules/.bin/aurora');
-    const res = spawnSync(bin, ['keys', 'create', '--name', 'cli', '--origins', 'http://localhost:5173', '--rpm', '30', '--db', db], { encoding: 'utf8' });
-    expect(res.status, res.stderr).toBe(0);
-    expect(secretIn(res.stdout)).toBeDefined();
-    const bad = spawnSync(bin, ['keys', 'create', '--name', 'cli', '--origins', 'nope', '--db', db], { encoding: 'utf8' });
-    expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/^aurora: origins: "nope" must be an http\(s\) origin/);
-  });
-
-  it('answers mistakes through the aurora CLI with exit 2, one "aurora:" line, and the range of a number', () => {
-    const bin = path.join(REPO_ROOT, 'node_modules/.bin/aurora');
-    const aurora = (...args: string[]) => spawnSync(bin, ['keys', ...args], { encoding: 'utf8' });
+  it('answers mistakes through the aurora CLI with exit 2, one "aurora:" line, and the range of a number', async () => {
+    const aurora = (...args: string[]) => runAuroraInProcess(['keys', ...args]);
     const create = ['create', '--name', 'n', '--origins', '*', '--db', db];
     for (const [rpm, shown] of [
       ['-1', '-1'],
@@ -91,31 +80,30 @@ describe('aurora keys', () => {
       ['100001', '100001'],
       ['2.5', '2.5'],
     ]) {
-      const res = aurora(...create, '--rpm', rpm);
-      expect(res.status, res.stderr).toBe(2);
+      const res = await aurora(...create, '--rpm', rpm);
+      expect(res.code, res.stderr).toBe(2);
       expect(res.stderr).toBe(`aurora: --rpm must be an integer in [1, 100000], got "${shown}"\n`);
     }
-    const revoked = aurora('revoke', 'key_doesnotexist', '--db', db);
-    expect(revoked.status).toBe(2);
+    const revoked = await aurora('revoke', 'key_doesnotexist', '--db', db);
+    expect(revoked.code).toBe(2);
     expect(revoked.stderr).toBe('aurora: no API key key_doesnotexist (see aurora keys list)\n');
   });
 
-  it('never creates a database or its folder for a command that only reads or changes an existing key', () => {
-    const bin = path.join(REPO_ROOT, 'node_modules/.bin/aurora');
+  it('never creates a database or its folder for a command that only reads or changes an existing key', async () => {
     const missing = path.join(dir, 'missing-folder', 'x.sqlite');
     for (const args of [
       ['list', '--db', missing],
       ['list', '--db', missing, '--json'],
       ['revoke', 'key_abc', '--db', missing],
     ]) {
-      const res = spawnSync(bin, ['keys', ...args], { encoding: 'utf8' });
-      expect(res.status, res.stderr).toBe(2);
+      const res = await runAuroraInProcess(['keys', ...args]);
+      expect(res.code, res.stderr).toBe(2);
       expect(res.stderr).toMatch(new RegExp(`^aurora: no gateway database at ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: it does not exist`));
       expect(fs.existsSync(path.dirname(missing))).toBe(false);
     }
     // In an existing folder, no file either.
     const inDir = path.join(dir, 'absent.sqlite');
-    expect(spawnSync(bin, ['keys', 'list', '--db', inDir], { encoding: 'utf8' }).status).toBe(2);
+    expect((await runAuroraInProcess(['keys', 'list', '--db', inDir])).code).toBe(2);
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('absent'))).toEqual([]);
   });
 });

@@ -58,4 +58,17 @@ describe('parseConfig', () => {
   it('checks values against each other', () => {
     expect(() => parseConfig({ ...SECRET, RUNNER_MAX_BATCH: '8', RUNNER_PREFERRED_BATCH_SIZES: '4,16' })).toThrow('every size must be <= RUNNER_MAX_BATCH (8)');
   });
+
+  // What the runner prints when it stops at start-up; lifecycle.e2e.test.ts checks one case as a real process.
+  it.each([
+    ['a malformed number', { RUNNER_MAX_BATCH: 'abc' }, 'RUNNER_MAX_BATCH="abc": must be an integer in [1, 64]'],
+    ['an unknown provider', { RUNNER_EXECUTION_PROVIDER: 'tpu' }, 'RUNNER_EXECUTION_PROVIDER="tpu": must be auto, cuda, webgpu or cpu'],
+    ['no shared secret', { RUNNER_SHARED_SECRET: '' }, 'RUNNER_SHARED_SECRET is required'],
+    ['a queue smaller than a batch', { RUNNER_MAX_BATCH: '32', RUNNER_QUEUE_LIMIT: '8' }, 'RUNNER_QUEUE_LIMIT=8: must be >= RUNNER_MAX_BATCH (32)'],
+  ])('refuses %s with a clear message', (_name, env, message) => {
+    const config = { ...SECRET, ...env };
+    expect(() => parseConfig(config)).toThrow(ConfigError);
+    expect(() => parseConfig(config)).toThrow(/^invalid runner configuration/);
+    expect(() => parseConfig(config)).toThrow(message);
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * The real runner process on loopback with real onnxruntime-node and aurora-tiny: batching, image
- * identity and the API's errors (lifecycle.test.ts: start-up failures and SIGTERM).
+ * identity and the API's errors (lifecycle.e2e.test.ts: start-up failures and SIGTERM).
  */
 import { errorBodySchema, RUNNER_MAX_ITEMS, type RunnerItem, runnerInfoSchema, signRequest } from '@aurora-edge/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,24 +1,16 @@
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './support/reference.ts';
+import { runAuroraInProcess } from './support/cli.ts';
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
-const BIN = path.join(REPO_ROOT, 'packages/model/bin/aurora.mjs');
-
-async function run(args: string[]): Promise<{ code: number; stderr: string }> {
-  try {
-    const { stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, timeout: 60_000 });
-    return { code: 0, stderr };
-  } catch (error) {
-    const e = error as { code: number; stderr: string };
-    return { code: e.code, stderr: e.stderr };
-  }
-}
+/**
+ * The commands in process, with main.ts's error lines and exit codes (support/cli.ts); the binary's
+ * own error line and exit code are checked as a child process in cli.e2e.test.ts.
+ */
+const run = (args: string[]) => runAuroraInProcess(args);
 
 const numberish = fc.oneof(
   fc.integer({ min: -(2 ** 40), max: 2 ** 40 }).map(String),

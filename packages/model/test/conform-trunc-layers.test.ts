@@ -7,16 +7,13 @@
  * (Cross-checked once against the reference code run with trunc_layers = 4 on tiny-full: avg_wp,
  * flow wp and psi 0.7 wp agree with this derivation to 1.3e-6.)
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { HAS_REFERENCE, REFERENCE_DIR, REPO_ROOT } from './support/reference.ts';
-
-const BIN = path.join(REPO_ROOT, 'packages/model/bin/aurora.mjs');
+import { runAuroraInProcess } from './support/cli.ts';
+import { HAS_REFERENCE, REFERENCE_DIR } from './support/reference.ts';
 
 interface Entry {
   dtype: string;
@@ -25,14 +22,10 @@ interface Entry {
   sha256?: string;
 }
 
+/** `aurora conform <dir>` in process (support/cli.ts). */
 async function conform(dir: string): Promise<{ code: number; stdout: string }> {
-  try {
-    const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'conform', dir], { cwd: REPO_ROOT, maxBuffer: 1 << 24 });
-    return { code: 0, stdout };
-  } catch (error) {
-    const e = error as { code: number; stdout: string };
-    return { code: e.code, stdout: e.stdout };
-  }
+  const { code, stdout } = await runAuroraInProcess(['conform', dir]);
+  return { code, stdout };
 }
 
 /**

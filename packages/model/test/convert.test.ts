@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { maxAbsDiff } from '../src/conform/compare.ts';
@@ -11,24 +9,19 @@ import { readBundleDir } from '../src/node/bundle-dir.ts';
 import { createGraphSession } from '../src/pipeline/sessions.ts';
 import { GeneratorSession } from '../src/runtime/generator-session.ts';
 import type { OrtModule } from '../src/runtime/ort-types.ts';
-import { HAS_REFERENCE, REFERENCE_DIR, REPO_ROOT, SHARED_DIR } from './support/reference.ts';
+import { runAuroraInProcess } from './support/cli.ts';
+import { CLIP_VOCAB, HAS_REFERENCE, REFERENCE_DIR } from './support/reference.ts';
 import { scriptModuleArchive } from './support/torchscript-archive.ts';
 import { type StateDict, createTensor, readStateDict } from '../src/weights/index.ts';
 
-const BIN = path.join(REPO_ROOT, 'packages/model/bin/aurora.mjs');
 const ort = ortNode as unknown as OrtModule;
 
-async function aurora(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    return { code: 0, ...(await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: REPO_ROOT })) };
-  } catch (error) {
-    return error as { code: number; stdout: string; stderr: string };
-  }
-}
+/** `aurora <args>` in process (support/cli.ts); cli.e2e.test.ts runs the binary. */
+const aurora = (...args: string[]) => runAuroraInProcess(args);
 
 describe.skipIf(!HAS_REFERENCE)('aurora convert', () => {
   const fixture = path.join(REFERENCE_DIR, 'tiny-full');
-  const vocab = path.join(SHARED_DIR, 'clip/bpe_simple_vocab_16e6.txt.gz');
+  const vocab = CLIP_VOCAB;
 
   it('turns a reference checkpoint + CLIP weights + vocab into a bundle that reproduces the reference image', async () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-convert-')), 'tiny-full');

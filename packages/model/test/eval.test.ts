@@ -6,10 +6,10 @@ import { type EvalGenerate, evaluate, meanPairwiseDifference } from '../src/eval
 import { decodePng } from '../src/image/png.ts';
 import { renderScene } from '../src/world/render.ts';
 import { sampleScene } from '../src/world/scene.ts';
-import { runAurora } from './support/cli.ts';
+import { runAuroraInProcess } from './support/cli.ts';
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
-const aurora = (...args: string[]) => runAurora(args);
+const aurora = (...args: string[]) => runAuroraInProcess(args);
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-eval-'));
 

@@ -1,7 +1,7 @@
 /**
  * The MoE formulations compute one function (FeedForwardOptions.moe): a bundle's GPU graph (the
  * grouped MoE) must give the sparse graph's images, on any runtime (a browser may run it on WebGPU
- * or WASM). Conformance of each with the reference: `aurora conform --moe` and webgpu.test.ts.
+ * or WASM). Conformance of each with the reference: `aurora conform --moe` and webgpu.e2e.test.ts.
  */
 import ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';

@@ -1,23 +1,21 @@
 /**
- * ClipTokenizer against the reference token ids, using the official vocabulary and the prompt
- * corpus from the shared fixtures folder (../shared next to the repository). Both are test
- * fixtures that are not part of the repository, so the suite is skipped when they are absent.
+ * ClipTokenizer against the reference token ids: the official vocabulary from the shared fixtures
+ * folder (../shared/clip, next to the repository; not committed) and the reference corpus committed
+ * in fixtures/tokenizer/prompts.json. Without the vocabulary these tests are reported skipped and
+ * shared-fixtures.test.ts fails (unless AURORA_ALLOW_NO_SHARED=1).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ClipTokenizer } from '../src/tokenizer/index.ts';
+import { CLIP_VOCAB, SHARED_DIR, TOKENIZER_CORPUS_DIR } from './support/reference.ts';
 
-const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
-const sharedDir = path.resolve(repoRoot, '../shared');
-const vocabPath = path.join(sharedDir, 'clip/bpe_simple_vocab_16e6.txt.gz');
-const corpusPath = path.join(sharedDir, 'reference/tokenizer/prompts.json');
-const haveFixtures = existsSync(vocabPath) && existsSync(corpusPath);
-if (!haveFixtures) {
-  console.warn(`tokenizer.test.ts: skipped, fixtures not found (${vocabPath}, ${corpusPath})`);
-}
+const vocabPath = CLIP_VOCAB;
+const corpusPath = path.join(TOKENIZER_CORPUS_DIR, 'prompts.json');
+const sharedCorpusPath = path.join(SHARED_DIR, 'reference/tokenizer/prompts.json');
+const haveVocab = existsSync(vocabPath);
+if (!haveVocab) console.warn(`tokenizer.test.ts: the vocabulary tests are skipped, ${vocabPath} not found`);
 
 interface Corpus {
   vocab: string;
@@ -28,7 +26,26 @@ interface Corpus {
 const SOT = 49406;
 const EOT = 49407;
 
-describe.skipIf(!haveFixtures)('ClipTokenizer (needs ../shared fixtures; skipped when absent)', () => {
+describe('the committed tokenizer corpus', () => {
+  const corpus = JSON.parse(readFileSync(corpusPath, 'utf8')) as Corpus;
+
+  it('frames every reference row as SOT, ids, EOT, zeros, 77 long', () => {
+    expect(corpus.cases).toHaveLength(250);
+    for (const { prompt, token_ids } of corpus.cases) {
+      expect(token_ids, prompt).toHaveLength(77);
+      expect(token_ids[0], prompt).toBe(SOT);
+      const eot = token_ids.indexOf(EOT);
+      expect(eot, prompt).toBeGreaterThan(0);
+      expect(token_ids.slice(eot + 1).every((id) => id === 0) || eot === 76, prompt).toBe(true);
+    }
+  });
+
+  it.skipIf(!existsSync(sharedCorpusPath))('is byte-identical to ../shared/reference/tokenizer/prompts.json', () => {
+    expect(readFileSync(corpusPath).equals(readFileSync(sharedCorpusPath))).toBe(true);
+  });
+});
+
+describe.skipIf(!haveVocab)('ClipTokenizer (needs the CLIP vocabulary in ../shared/clip)', () => {
   let tok: ClipTokenizer;
   let corpus: Corpus;
   let vocabGz: Uint8Array;

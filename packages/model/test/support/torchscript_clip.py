@@ -1,4 +1,4 @@
-"""Writes real TorchScript CLIP text models (torch.jit.save) for weights-torchscript-real.test.ts.
+"""Writes real TorchScript CLIP text models (torch.jit.save) for weights-torchscript-real.e2e.test.ts.
 
 Usage: python3 torchscript_clip.py <clip_text.pth> <out_dir>
 

@@ -11,7 +11,7 @@ import { findTorchPython, runTrainingPython } from '../../../test/support/torch-
 import { REPO_ROOT } from './support/reference.ts';
 
 const python = findTorchPython();
-if (!python) console.warn('world-torch.test.ts: SKIPPED, no Python with torch found (set TORCH_PYTHON, or apt install python3-torch)');
+if (!python) console.warn('world-torch.e2e.test.ts: SKIPPED, no Python with torch found (set TORCH_PYTHON, or apt install python3-torch)');
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-world-'));
 
