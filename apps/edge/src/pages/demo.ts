@@ -1,8 +1,10 @@
 /**
  * The page at `/`, the same on Node and Workers: a form over the public API (prompt, seed, psi,
  * n, an optional API key), the images with their route and cached flags, the recent cache entries
- * (GET /v1/gallery) and a copy-paste <aurora-image> snippet for the current settings. One
- * self-contained document: no framework, nothing loaded from anywhere but this gateway.
+ * (GET /v1/gallery) and a copy-paste <aurora-image> snippet for the current settings. An
+ * Interpolate tab turns one prompt into another (POST /v1/images/interpolations): the animation,
+ * the frame strip and a step slider. One self-contained document: no framework, nothing loaded
+ * from anywhere but this gateway.
  */
 /**
  * A model as the page shows it: the entries of GET /v1/models (api/meta.ts modelOf), rendered by the
@@ -87,13 +89,24 @@ export function demoPage(models: readonly DemoModel[] = []): string {
 <link rel="icon" href="/favicon.ico">
 <style>
   body { font: 16px/1.45 system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
-  form { display: grid; grid-template-columns: 7rem 1fr; gap: .5rem .75rem; align-items: center; }
-  form input[type=text], form input[type=password] { padding: .35rem; }
-  form .row { display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }
+  form, .fields { display: grid; grid-template-columns: 7rem 1fr; gap: .5rem .75rem; align-items: center; }
+  form input[type=text], .fields input[type=password] { padding: .35rem; }
+  form .row, .fields .row { display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }
+  [role=tablist] { display: flex; gap: .25rem; margin: 1.25rem 0 .75rem; border-bottom: 1px solid #ccc; }
+  [role=tab] { border: 1px solid #ccc; border-bottom: none; border-radius: 6px 6px 0 0; background: #f4f4f4; margin-bottom: -1px; }
+  [role=tab][aria-selected=true] { background: #fff; font-weight: 600; border-bottom: 1px solid #fff; }
+  #animation { display: flex; flex-direction: column; gap: .4rem; width: min(100%, 24rem); }
+  #animation img { width: 192px; height: 192px; image-rendering: pixelated; border: 1px solid #ccc; background: #f4f4f4; }
+  #animation .row { display: flex; gap: .5rem; align-items: center; }
+  #animation input { flex: 1; min-width: 0; }
+  #animation output { min-width: 4.5em; font-variant-numeric: tabular-nums; }
+  #strip { margin-top: .5rem; }
+  #strip img { width: 64px; height: 64px; image-rendering: pixelated; border: 2px solid transparent; cursor: pointer; }
+  #strip img[aria-current=true] { border-color: #3b6fd6; }
   button { padding: .4rem 1rem; cursor: pointer; }
   .hint { color: #666; font-size: 13px; }
-  #status { min-height: 1.5em; color: #444; }
-  #status.error { color: #b00020; }
+  #status, #i-status { min-height: 1.5em; color: #444; }
+  #status.error, #i-status.error { color: #b00020; }
   .grid { display: flex; flex-wrap: wrap; gap: 8px; }
   figure { margin: 0; width: 136px; font-size: 12px; color: #555; }
   figure img { width: 128px; height: 128px; image-rendering: pixelated; border: 1px solid #ccc; display: block; background: #f4f4f4; }
@@ -120,8 +133,18 @@ export function demoPage(models: readonly DemoModel[] = []): string {
 <body>
 <h1>Aurora Edge</h1>
 <p>Text to a 64x64 image in one forward pass of the Aurora GAN. <a href="/docs">API docs</a> · <a href="/openapi.json">OpenAPI</a></p>
+<form id="settings" class="fields">
+  ${modelPicker(models)}<label for="key">API key</label>
+  <div class="row"><input id="key" name="key" type="password" placeholder="ak_... (optional)" autocomplete="off" style="flex:1">
+    <span class="hint">needed when the gateway runs with AUTH_MODE=keys; kept in this browser only</span></div>
+</form>
+<div role="tablist" aria-label="What to make">
+  <button type="button" role="tab" id="tab-generate" aria-controls="panel-generate" aria-selected="true">Generate</button>
+  <button type="button" role="tab" id="tab-interpolate" aria-controls="panel-interpolate" aria-selected="false" tabindex="-1">Interpolate</button>
+</div>
+<section id="panel-generate" role="tabpanel" aria-labelledby="tab-generate">
 <form id="f">
-  ${modelPicker(models)}<label for="prompt">Prompt</label>
+  <label for="prompt">Prompt</label>
   <input id="prompt" name="prompt" type="text" value="a red apple on a wooden table" maxlength="1000" required>
   <label for="seed">Seed</label>
   <div class="row"><input id="seed" name="seed" type="number" min="0" max="4294967295" placeholder="random" style="width:9em">
@@ -132,13 +155,33 @@ export function demoPage(models: readonly DemoModel[] = []): string {
   <label for="where">Run on</label>
   <div class="row"><select id="where" name="where"><option value="server">the server</option><option value="local">this browser (WebGPU, else WASM)</option><option value="local-wasm">this browser, WASM only</option></select>
     <span class="hint">the model runs in this page, as &lt;aurora-image mode="local"&gt; does</span></div>
-  <label for="key">API key</label>
-  <div class="row"><input id="key" name="key" type="password" placeholder="ak_... (optional)" autocomplete="off" style="flex:1">
-    <span class="hint">needed when the gateway runs with AUTH_MODE=keys; kept in this browser only</span></div>
   <span></span><div><button id="generate" type="submit">Generate</button></div>
 </form>
 <p id="status" role="status"></p>
 <div id="results" class="grid"></div>
+</section>
+<section id="panel-interpolate" role="tabpanel" aria-labelledby="tab-interpolate" hidden>
+<p class="hint">One prompt turning into another: one latent, the text codes blended over the frames (as the paper's run_interpolate.py).</p>
+<form id="i-form">
+  <label for="from">From</label><input id="from" name="from" type="text" value="a red apple" maxlength="1000" required>
+  <label for="to">To</label><input id="to" name="to" type="text" value="a green pear" maxlength="1000" required>
+  <label for="steps">Steps</label>
+  <div class="row"><input id="steps" name="steps" type="number" min="2" max="33" value="9" required style="width:4em">
+    <label for="i-seed">Seed</label> <input id="i-seed" name="seed" type="number" min="0" max="4294967295" placeholder="random" style="width:9em"></div>
+  <label for="i-mode">Mode</label>
+  <div class="row"><select id="i-mode" name="interpolate"><option value="local">local codes (the paper's default)</option><option value="local+global">local and global codes</option></select></div>
+  <span></span><div><button id="interpolate" type="submit">Interpolate</button></div>
+</form>
+<p id="i-status" role="status"></p>
+<div id="i-results" hidden>
+  <div id="animation">
+    <img alt="" width="192" height="192">
+    <div class="row"><button id="play" type="button">Pause</button>
+      <label for="frame">Frame</label><input id="frame" type="range" min="0" max="0" step="1" value="0"> <output id="frame-value" for="frame"></output></div>
+  </div>
+  <div id="strip" class="grid" role="group" aria-label="Frames"></div>
+</div>
+</section>
 
 <h2>Embed it</h2>
 <p class="hint">One script tag and the element, on any page whose origin the key allows (<code>mode="local"</code> generates in the visitor's browser).</p>
@@ -186,6 +229,7 @@ const fail = (text) => { $('results').replaceChildren(); say(text, true); };
 const attr = (s) => String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
 function snippet() {
+  if (interpolating()) return interpolationSnippet();
   const seed = $('seed').value !== '' ? $('seed').value : lastSeed;
   const key = $('key').value.trim();
   const attrs = ['prompt="' + attr($('prompt').value) + '"'];
@@ -195,8 +239,10 @@ function snippet() {
   if (key) attrs.push('key="' + attr(key) + '"');
   if ($('where').value !== 'server') attrs.push('mode="local"');
   if ($('where').value === 'local-wasm') attrs.push('backend="wasm"');
-  $('snippet').textContent = '<script type="module" src="' + location.origin + '/embed.js"></' + 'script>\\n<aurora-image ' + attrs.join(' ') + '></aurora-image>';
+  showSnippet(attrs);
 }
+const showSnippet = (attrs) =>
+  $('snippet').textContent = '<script type="module" src="' + location.origin + '/embed.js"></' + 'script>\\n<aurora-image ' + attrs.join(' ') + '></aurora-image>';
 
 const galleryNote = (text) => $('gallery').replaceChildren(Object.assign(document.createElement('span'), { className: 'hint', textContent: text }));
 async function gallery() {
@@ -210,6 +256,7 @@ async function gallery() {
   $('gallery').replaceChildren(...data.map((item) => {
     const fig = figure(item.url, item.prompt, item.prompt + ' (seed ' + item.seed + ', ψ ' + item.truncation_psi + ')');
     fig.addEventListener('click', () => {
+      selectTab($('tab-generate'));
       if (Array.from($('model')?.options ?? []).some((o) => o.value === item.model)) { $('model').value = item.model; showModel(false); }
       $('prompt').value = item.prompt;
       $('seed').value = item.seed;
@@ -298,6 +345,105 @@ form.addEventListener('submit', async (event) => {
     $('generate').disabled = false;
   }
 });
+// Tabs, as the ARIA tabs pattern has them: a click, or the arrow keys, Home and End in the tab list.
+const tabs = Array.from(document.querySelectorAll('[role=tab]'));
+const interpolating = () => $('tab-interpolate').getAttribute('aria-selected') === 'true';
+function selectTab(tab, focus = false) {
+  for (const t of tabs) {
+    const on = t === tab;
+    t.setAttribute('aria-selected', String(on));
+    t.tabIndex = on ? 0 : -1;
+    $(t.getAttribute('aria-controls')).hidden = !on;
+  }
+  if (focus) tab.focus();
+  snippet();
+}
+for (const t of tabs) t.addEventListener('click', () => selectTab(t));
+// Enter in the model or key field submits the open tab's form.
+$('settings').addEventListener('submit', (event) => {
+  event.preventDefault();
+  (interpolating() ? $('i-form') : form).requestSubmit();
+});
+document.querySelector('[role=tablist]').addEventListener('keydown', (event) => {
+  const i = tabs.indexOf(document.activeElement);
+  const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[event.key];
+  if (i < 0 || next === undefined) return;
+  event.preventDefault();
+  selectTab(tabs[(next + tabs.length) % tabs.length], true);
+});
+
+// Interpolate: POST /v1/images/interpolations, then the animated PNG playing, the frames in a
+// strip, and a slider that pauses the animation on one frame (Play plays it again).
+let lastISeed = null;
+let shown = null;
+const iSay = (text, error = false) => { $('i-status').textContent = text; $('i-status').className = error ? 'error' : ''; };
+const animationImg = () => $('animation').querySelector('img');
+function play() {
+  if (!shown) return;
+  Object.assign(animationImg(), { src: shown.url, alt: shown.alt });
+  $('play').textContent = 'Pause';
+  $('frame-value').textContent = 'playing';
+  for (const img of $('strip').children) img.removeAttribute('aria-current');
+}
+function showFrame(k) {
+  if (!shown?.frames[k]) return;
+  Object.assign(animationImg(), { src: shown.frames[k].url, alt: shown.frames[k].alt });
+  $('frame').value = String(k);
+  $('frame-value').textContent = (k + 1) + '/' + shown.frames.length;
+  $('play').textContent = 'Play';
+  Array.from($('strip').children).forEach((img, i) => img.setAttribute('aria-current', String(i === k)));
+}
+$('frame').addEventListener('input', () => showFrame(Number($('frame').value)));
+$('play').addEventListener('click', () => ($('play').textContent === 'Pause' ? showFrame(Number($('frame').value)) : play()));
+$('strip').addEventListener('click', (event) => {
+  const i = Array.from($('strip').children).indexOf(event.target);
+  if (i >= 0) showFrame(i);
+});
+function interpolationSnippet() {
+  const seed = $('i-seed').value !== '' ? $('i-seed').value : lastISeed;
+  const key = $('key').value.trim();
+  const attrs = ['from="' + attr($('from').value) + '"', 'to="' + attr($('to').value) + '"', 'steps="' + attr($('steps').value) + '"'];
+  if (chosenModel()) attrs.push('model="' + attr(chosenModel()) + '"');
+  if (seed !== null && seed !== '') attrs.push('seed="' + attr(seed) + '"');
+  if ($('i-mode').value !== 'local') attrs.push('interpolate="' + attr($('i-mode').value) + '"');
+  if (key) attrs.push('key="' + attr(key) + '"');
+  showSnippet(attrs);
+}
+$('i-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const key = $('key').value.trim();
+  if (key) localStorage.setItem('aurora-key', key); else localStorage.removeItem('aurora-key');
+  const body = { from: $('from').value, to: $('to').value, steps: Number($('steps').value), interpolate: $('i-mode').value };
+  if ($('i-seed').value !== '') body.seed = Number($('i-seed').value);
+  if (chosenModel()) body.model = chosenModel();
+  iSay('interpolating…');
+  $('interpolate').disabled = true;
+  const started = performance.now();
+  try {
+    const res = await fetch('/v1/images/interpolations', { method: 'POST', headers: headers(true), body: JSON.stringify(body) });
+    if (!res.ok) { shown = null; $('i-results').hidden = true; return iSay(await describe(res), true); }
+    const json = await res.json();
+    const name = json.from + ' → ' + json.to;
+    shown = { url: json.animation.url, alt: name, frames: json.data.map((f) => ({ url: f.url, alt: name + ', step ' + (f.index + 1) + ' of ' + json.steps })) };
+    lastISeed = json.seed;
+    $('frame').max = String(json.steps - 1);
+    $('frame').value = '0';
+    $('strip').replaceChildren(...shown.frames.map((f) => Object.assign(document.createElement('img'), { src: f.url, alt: f.alt, title: f.alt, width: 64, height: 64 })));
+    play();
+    $('i-results').hidden = false;
+    const route = res.headers.get('x-aurora-route');
+    iSay(json.steps + ' frames · seed ' + json.seed + ' · ψ ' + json.truncation_psi + ' · ' + json.interpolate + (route ? ' · route ' + route : '') + ' · ' + Math.round(performance.now() - started) + ' ms');
+    snippet();
+  } catch (error) {
+    shown = null;
+    $('i-results').hidden = true;
+    iSay('network error: ' + error.message, true);
+  } finally {
+    $('interpolate').disabled = false;
+  }
+});
+for (const id of ['from', 'to', 'steps', 'i-seed', 'i-mode']) $(id).addEventListener('input', snippet);
+
 let psiTouched = false;
 $('psi').addEventListener('input', () => { psiTouched = true; $('psi-value').textContent = $('psi').value; snippet(); });
 for (const id of ['prompt', 'seed', 'key', 'where']) $(id).addEventListener('input', snippet);
