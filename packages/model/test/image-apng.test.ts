@@ -1,43 +1,9 @@
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Browser } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_PATH, HAS_CHROMIUM, launchChromium } from '../../../test/support/chromium.ts';
+import { describe, expect, it } from 'vitest';
 import { decodeApngFrames, encodeApng } from '../src/image/apng.ts';
 import { crc32 } from '../src/image/crc32.ts';
 import { decodePng, encodePng, type PngChannels, type PngFilter } from '../src/image/png.ts';
-
-/** Deterministic test frame with gradients, an edge, noise and a per-frame shift. */
-function testFrame(w: number, h: number, c: number, frame: number): Uint8Array {
-  const px = new Uint8Array(w * h * c);
-  let s = 12345 + frame * 7919;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      for (let k = 0; k < c; k++) {
-        s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-        const noise = (s >>> 24) & 15;
-        px[(y * w + x) * c + k] = (x * 7 + y * 3 + k * 50 + frame * 40 + (x > w / 2 ? 100 : 0) + noise) & 0xff;
-      }
-    }
-  }
-  return px;
-}
-
-function testFrames(n: number, w: number, h: number, c: number): Uint8Array[] {
-  return Array.from({ length: n }, (_, i) => testFrame(w, h, c, i));
-}
-
-/** HWC with 1/3/4 channels -> RGBA, what pngjs (and a canvas) return. */
-function toRgba(px: Uint8Array, c: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < px.length; i += c) {
-    if (c === 1) out.push(px[i], px[i], px[i], 255);
-    else if (c === 3) out.push(px[i], px[i + 1], px[i + 2], 255);
-    else out.push(px[i], px[i + 1], px[i + 2], px[i + 3]);
-  }
-  return out;
-}
+import { testFrame, testFrames, toRgba } from './support/apng-frames.ts';
 
 interface Chunk {
   type: string;
@@ -87,12 +53,6 @@ function build(chunks: readonly Chunk[]): Uint8Array {
     pos += p.length;
   }
   return out;
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
 }
 
 const CHANNELS: PngChannels[] = [1, 3, 4];
@@ -417,101 +377,5 @@ describe('decodeApngFrames rejects bad input', () => {
     const bad = chunks.slice();
     bad[7] = { type: 'fdAT', data: Uint8Array.from([...chunks[7].data.subarray(0, 4), 1, 2, 3]) };
     expect(() => decodeApngFrames(build(bad))).toThrow();
-  });
-});
-
-/*
- * A real browser: Chromium must show frame 0 from an <img> (and from a canvas drawn from it),
- * and WebCodecs' ImageDecoder must see N frames with the right pixels and loop count.
- */
-if (!HAS_CHROMIUM) console.warn(`!!! image-apng: Chromium not found at ${CHROMIUM_PATH}: the browser APNG check is SKIPPED (apt-get install chromium) !!!`);
-
-describe('APNG in headless Chromium', () => {
-  let browser: Browser | undefined;
-  // ImageDecoder exists only in secure contexts: about:blank is not one, http://127.0.0.1 is.
-  let server: http.Server | undefined;
-  let origin = '';
-  beforeAll(async () => {
-    if (!HAS_CHROMIUM) return;
-    server = http.createServer((_req, res) => {
-      res.setHeader('content-type', 'text/html');
-      res.end('<!doctype html><title>apng</title>');
-    });
-    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  });
-
-  it.skipIf(!HAS_CHROMIUM)('shows frame 0 in an <img>/canvas and ImageDecoder sees every frame', async () => {
-    if (!browser) throw new Error('no browser');
-    const [w, h, n] = [13, 7, 4];
-    const cases = [
-      { c: 3 as PngChannels, loops: 0 },
-      { c: 1 as PngChannels, loops: 3 },
-    ];
-    const page = await browser.newPage();
-    try {
-      await page.goto(`${origin}/`);
-      for (const { c, loops } of cases) {
-        const frames = testFrames(n, w, h, c);
-        // Frame 0 lasts a minute so the <img> cannot have advanced when it is drawn.
-        const apng = encodeApng(frames, w, h, c, { delayMs: [60_000, 50, 50, 50], loops });
-        const result = await page.evaluate(
-          async ({ b64, w, h }) => {
-            const img = new Image();
-            img.src = `data:image/png;base64,${b64}`;
-            await img.decode();
-            const canvas = document.createElement('canvas');
-            canvas.width = w;
-            canvas.height = h;
-            const ctx = canvas.getContext('2d', { willReadFrequently: true });
-            if (!ctx) throw new Error('no 2d context');
-            ctx.drawImage(img, 0, 0);
-            const first = Array.from(ctx.getImageData(0, 0, w, h).data);
-            const size = [img.naturalWidth, img.naturalHeight];
-            if (typeof ImageDecoder === 'undefined') return { size, first, decoder: null };
-            const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
-            const supported = { png: await ImageDecoder.isTypeSupported('image/png'), apng: await ImageDecoder.isTypeSupported('image/apng') };
-            const decoder = new ImageDecoder({ data: bytes, type: supported.apng ? 'image/apng' : 'image/png' });
-            await decoder.tracks.ready;
-            await decoder.completed;
-            const track = decoder.tracks.selectedTrack;
-            if (!track) throw new Error('no track');
-            const all: number[][] = [];
-            for (let i = 0; i < track.frameCount; i++) {
-              const { image } = await decoder.decode({ frameIndex: i });
-              ctx.clearRect(0, 0, w, h);
-              ctx.drawImage(image, 0, 0);
-              image.close();
-              all.push(Array.from(ctx.getImageData(0, 0, w, h).data));
-            }
-            decoder.close();
-            return {
-              size,
-              first,
-              decoder: { supported, frameCount: track.frameCount, animated: track.animated, repetitionCount: track.repetitionCount, frames: all },
-            };
-          },
-          { b64: toBase64(apng), w, h },
-        );
-        expect(result.size).toEqual([w, h]);
-        expect(result.first).toEqual(toRgba(frames[0], c));
-        if (!result.decoder) {
-          console.warn('!!! image-apng: this Chromium has no ImageDecoder (WebCodecs): frame count not checked in the browser !!!');
-          continue;
-        }
-        expect(result.decoder.frameCount).toBe(n);
-        expect(result.decoder.animated).toBe(true);
-        // WebCodecs counts repetitions after the first play: num_plays 0 -> Infinity, N -> N - 1.
-        expect(result.decoder.repetitionCount).toBe(loops === 0 ? Number.POSITIVE_INFINITY : loops - 1);
-        expect(result.decoder.frames).toEqual(frames.map((f) => toRgba(f, c)));
-      }
-    } finally {
-      await page.close();
-    }
   });
 });
