@@ -11,7 +11,7 @@ import { AuroraInterpolator, AuroraPipeline, decodeApngFrames, decodePng } from 
 import { readBundleDir } from '@aurora-edge/model/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type Worker, wranglerD1 } from '../../../test/support/workerd.ts';
-import { WASM_SESSION_OPTIONS } from '../src/generate/wasm.ts';
+import { INTERPOLATION_MAX_BATCH, WASM_SESSION_OPTIONS } from '../src/generate/wasm.ts';
 import { loadOrtWeb } from '../src/node/ort.ts';
 import { REPO_ROOT } from '../src/node.ts';
 
@@ -68,7 +68,10 @@ describe('workerd: interpolations in the isolate', () => {
     const { ort } = await loadOrtWeb();
     const pipeline = await AuroraPipeline.load(ort, source, { sessionOptions: WASM_SESSION_OPTIONS });
     const interpolator = await AuroraInterpolator.load(ort, source, pipeline.text, { sessionOptions: WASM_SESSION_OPTIONS });
-    const want = await interpolator.interpolate({ from: 'a red apple', to: 'a green pear', seed: 4, steps: 3, interpolateGlobal: true });
+    const want = await interpolator.interpolate(
+      { from: 'a red apple', to: 'a green pear', seed: 4, steps: 3, interpolateGlobal: true },
+      { maxBatch: INTERPOLATION_MAX_BATCH },
+    );
     expect(frames).toEqual(want.frames.map((f) => f.png));
   }, 180_000);
 });

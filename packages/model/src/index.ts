@@ -10,6 +10,7 @@ export { AuroraInputError } from './pipeline/errors.ts';
 export {
   AuroraInterpolator,
   blendCodes,
+  type FramesOptions,
   GeneratorStages,
   type Interpolation,
   type InterpolationFrame,

@@ -46,9 +46,18 @@ export type WasmPipeline = Pick<AuroraPipeline, 'generate'> & {
 };
 
 /**
+ * Frames per run of the image stage in-process. Like generations (one image per batch), one frame
+ * at a time: the bytes are the same as one batch of all (a batch never changes an image) and it is
+ * no slower on single-threaded WASM, but onnxruntime-web's heap, which never shrinks, grows by ~10
+ * MiB per frame of a batch for aurora-tiny (136 MiB after one 9-frame batch, 391 MiB after 33,
+ * measured in the Node thread), past a Worker's 128 MB.
+ */
+export const INTERPOLATION_MAX_BATCH = 1;
+
+/**
  * An in-process pipeline with prompt interpolation: the interpolator (the bundle's generator
  * stages, sharing the pipeline's prompt encoder) is loaded on the first interpolation only, so a
- * gateway that never interpolates never holds its sessions.
+ * gateway that never interpolates never holds its sessions. Frames run INTERPOLATION_MAX_BATCH at a time.
  */
 export function interpolatingPipeline(
   pipeline: AuroraPipeline,
@@ -62,7 +71,7 @@ export function interpolatingPipeline(
         interpolator = null;
         throw error;
       });
-      const result = await (await interpolator).interpolate(request);
+      const result = await (await interpolator).interpolate(request, { maxBatch: INTERPOLATION_MAX_BATCH });
       const [first] = result.frames;
       const apng = encodeApng(
         result.frames.map((f) => f.pixels),

@@ -146,15 +146,24 @@ export class GeneratorStages {
     const out = await this.textStage.run(
       {
         text_tokens: new Tensor('float32', textTokens, [n, TEXT_TOKENS, this.shape.config.clip_out_dim]),
-        eot_index: new Tensor('int64', BigInt64Array.from(eotIndex, (v) => BigInt(v)), [n]),
+        eot_index: new Tensor(
+          'int64',
+          BigInt64Array.from(eotIndex, (v) => BigInt(v)),
+          [n],
+        ),
       },
       ['global_text', 'local_text'],
     );
     return { globalText: floats(out.global_text), localText: floats(out.local_text) };
   }
 
-  /** Every frame's codes and image from the two prompts' codes: the reference's loop, batched. */
-  async frames(inputs: InterpolationInputs): Promise<InterpolationOutputs> {
+  /**
+   * Every frame's codes and image from the two prompts' codes: the reference's loop, batched. With
+   * `maxBatch`, the image stage runs on at most that many frames at a time (same bytes: a batch
+   * never changes an image), which bounds the memory a run needs: onnxruntime-web's wasm heap grows
+   * by ~10 MiB a frame for aurora-tiny and never shrinks, where a Worker has 128 MB in all.
+   */
+  async frames(inputs: InterpolationInputs, options: FramesOptions = {}): Promise<InterpolationOutputs> {
     const c = this.shape.config;
     const ctx = c.context_dim;
     const S = TEXT_TOKENS - 1;
@@ -169,20 +178,54 @@ export class GeneratorStages {
     if (!Number.isInteger(k)) throw new RangeError(`centerZ: ${inputs.centerZ.length} values is not a whole number of ${c.z_dim}-dim latents`);
     const { Tensor } = this.ort;
     const numLayers = this.shape.numLayers;
-    const feeds: Record<string, Tensor> = {
-      global_text: new Tensor('float32', globalText, [steps, ctx]),
-      local_text: new Tensor('float32', localText, [steps, S, ctx]),
-      z: new Tensor('float32', repeatRows(inputs.z, steps), [steps, c.z_dim]),
-      trunc_psi: new Tensor('float32', new Float32Array(steps).fill(inputs.psi), [steps]),
-      trunc_layers: new Tensor('int64', BigInt64Array.of(BigInt(Math.min(numLayers, Math.max(0, inputs.truncLayers)))), [1]),
-      // With no centre, one unused latent per frame (the graph needs K >= 1; use_center is false).
-      center_z: new Tensor('float32', k > 0 ? repeatRows(inputs.centerZ, steps) : new Float32Array(steps * c.z_dim), [steps, Math.max(k, 1), c.z_dim]),
-      use_center: new Tensor('bool', new Uint8Array(steps).fill(k > 0 ? 1 : 0), [steps]),
+    const maxBatch = options.maxBatch ?? steps;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be an integer >= 1, got ${String(maxBatch)}`);
+    const run = async (from: number, n: number) => {
+      const feeds: Record<string, Tensor> = {
+        global_text: new Tensor('float32', globalText.slice(from * ctx, (from + n) * ctx), [n, ctx]),
+        local_text: new Tensor('float32', localText.slice(from * S * ctx, (from + n) * S * ctx), [n, S, ctx]),
+        z: new Tensor('float32', repeatRows(inputs.z, n), [n, c.z_dim]),
+        trunc_psi: new Tensor('float32', new Float32Array(n).fill(inputs.psi), [n]),
+        trunc_layers: new Tensor('int64', BigInt64Array.of(BigInt(Math.min(numLayers, Math.max(0, inputs.truncLayers)))), [1]),
+        // With no centre, one unused latent per frame (the graph needs K >= 1; use_center is false).
+        center_z: new Tensor('float32', k > 0 ? repeatRows(inputs.centerZ, n) : new Float32Array(n * c.z_dim), [n, Math.max(k, 1), c.z_dim]),
+        use_center: new Tensor('bool', new Uint8Array(n).fill(k > 0 ? 1 : 0), [n]),
+      };
+      return this.imageStage.run(feeds, ['image', 'wp']);
     };
-    const out = await this.imageStage.run(feeds, ['image', 'wp']);
-    const [n, ch, h, w] = out.image.dims.map(Number);
-    return { globalText, localText, wp: floats(out.wp), image: floats(out.image), imageDims: [n, ch, h, w] };
+    if (maxBatch >= steps) {
+      const out = await run(0, steps);
+      const [n, ch, h, w] = out.image.dims.map(Number);
+      return { globalText, localText, wp: floats(out.wp), image: floats(out.image), imageDims: [n, ch, h, w] };
+    }
+    const images: Float32Array[] = [];
+    const wps: Float32Array[] = [];
+    let dims: number[] = [];
+    for (let from = 0; from < steps; from += maxBatch) {
+      const out = await run(from, Math.min(maxBatch, steps - from));
+      images.push(floats(out.image).slice());
+      wps.push(floats(out.wp).slice());
+      dims = out.image.dims.map(Number);
+    }
+    const [, ch, h, w] = dims;
+    return { globalText, localText, wp: concatFloats(wps), image: concatFloats(images), imageDims: [steps, ch, h, w] };
   }
+}
+
+/** How the image stage is run. */
+export interface FramesOptions {
+  /** The most frames one run of the image stage takes (default all: one batch). The bytes are the same either way. */
+  readonly maxBatch?: number;
+}
+
+function concatFloats(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** `row` repeated `times` times, row-major. */
@@ -212,13 +255,21 @@ export class AuroraInterpolator {
   static async load(ort: OrtModule, source: BundleSource, text: PromptEncoder, options: SessionLoadOptions = {}): Promise<AuroraInterpolator> {
     const m = source.manifest;
     const stages = m.generator.stages;
-    if (!stages) throw new AuroraInputError('model', `${m.id} ${m.version} has no interpolation stages; rebuild it with this version of aurora (aurora convert or aurora build-default)`);
+    if (!stages)
+      throw new AuroraInputError(
+        'model',
+        `${m.id} ${m.version} has no interpolation stages; rebuild it with this version of aurora (aurora convert or aurora build-default)`,
+      );
     const externalData = m.generator.externalData;
     const image = options.generatorGraph === 'gpu' && stages.imageGpu ? stages.imageGpu : stages.image;
     // One at a time: onnxruntime-web loads one session's external data at a time (see sessions.ts).
     const textStage = await createGraphSession(ort, source, { graph: stages.text, externalData }, options);
     const imageStage = await createGraphSession(ort, source, { graph: image, externalData }, options);
-    return new AuroraInterpolator(source, text, new GeneratorStages(ort, textStage, imageStage, { config: m.generator.config, numLayers: m.generator.numLayers }));
+    return new AuroraInterpolator(
+      source,
+      text,
+      new GeneratorStages(ort, textStage, imageStage, { config: m.generator.config, numLayers: m.generator.numLayers }),
+    );
   }
 
   get manifest(): BundleManifest {
@@ -227,41 +278,60 @@ export class AuroraInterpolator {
 
   /** Checks a request's fields (AuroraInputError naming the field) and fills in the defaults. */
   resolve(request: InterpolateRequest): Required<InterpolateRequest> {
+    return this.check(request).resolved;
+  }
+
+  /** resolve(), with the two prompts' token ids (their only tokenization). */
+  private check(request: InterpolateRequest): { resolved: Required<InterpolateRequest>; tokenIds: [Int32Array, Int32Array] } {
     const m = this.manifest;
     const numLayers = m.generator.numLayers;
     const { steps, seed } = request;
-    if (!Number.isInteger(steps) || steps < 2 || steps > MAX_INTERPOLATION_STEPS) throw new AuroraInputError('steps', `must be an integer in [2, ${MAX_INTERPOLATION_STEPS}]`);
+    if (!Number.isInteger(steps) || steps < 2 || steps > MAX_INTERPOLATION_STEPS)
+      throw new AuroraInputError('steps', `must be an integer in [2, ${MAX_INTERPOLATION_STEPS}]`);
     if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) throw new AuroraInputError('seed', `must be an integer in [0, ${MAX_SEED}]`);
     const psi = request.psi ?? m.sampling.defaultPsi;
     if (typeof psi !== 'number' || !(psi >= 0 && psi <= 1)) throw new AuroraInputError('psi', 'must be a number in [0, 1]');
     const truncLayers = request.truncLayers ?? numLayers;
-    if (!Number.isInteger(truncLayers) || truncLayers < 0 || truncLayers > numLayers) throw new AuroraInputError('trunc_layers', `must be an integer in [0, ${numLayers}]`);
+    if (!Number.isInteger(truncLayers) || truncLayers < 0 || truncLayers > numLayers)
+      throw new AuroraInputError('trunc_layers', `must be an integer in [0, ${numLayers}]`);
     const centerCount = request.centerCount ?? 0;
-    if (!Number.isInteger(centerCount) || centerCount < 0 || centerCount > MAX_CENTER_COUNT) throw new AuroraInputError('center_count', `must be an integer in [0, ${MAX_CENTER_COUNT}]`);
-    this.text.tokenize(request.from, 'from');
-    this.text.tokenize(request.to, 'to');
-    return { from: request.from, to: request.to, steps, seed, psi, truncLayers, centerCount, interpolateGlobal: request.interpolateGlobal ?? false };
+    if (!Number.isInteger(centerCount) || centerCount < 0 || centerCount > MAX_CENTER_COUNT)
+      throw new AuroraInputError('center_count', `must be an integer in [0, ${MAX_CENTER_COUNT}]`);
+    const tokenIds: [Int32Array, Int32Array] = [this.text.tokenize(request.from, 'from'), this.text.tokenize(request.to, 'to')];
+    const resolved = { from: request.from, to: request.to, steps, seed, psi, truncLayers, centerCount, interpolateGlobal: request.interpolateGlobal ?? false };
+    return { resolved, tokenIds };
   }
 
-  /** Prompts -> frames (PNG each), validated; the frames run as one batch. */
-  async interpolate(request: InterpolateRequest): Promise<Interpolation> {
-    const r = this.resolve(request);
+  /** Prompts -> frames (PNG each), validated; the frames run as one batch (or batches of options.maxBatch). */
+  async interpolate(request: InterpolateRequest, options: FramesOptions = {}): Promise<Interpolation> {
+    const { resolved: r, tokenIds } = this.check(request);
     const c = this.manifest.generator.config;
-    const encoded = await this.text.encode([r.from, r.to]);
+    const encoded = await this.text.encodeIds(tokenIds);
     const codes = await this.stages.textCodes(encoded.tokens, encoded.eotIndex);
-    const out = await this.stages.frames({
-      ...codes,
-      steps: r.steps,
-      z: sampleLatents([r.seed], c.z_dim),
-      psi: r.psi,
-      truncLayers: r.truncLayers,
-      interpolateGlobal: r.interpolateGlobal,
-      centerZ: r.centerCount > 0 ? sampleCenterLatents(r.centerCount, c.z_dim) : new Float32Array(0),
-    });
+    const out = await this.stages.frames(
+      {
+        ...codes,
+        steps: r.steps,
+        z: sampleLatents([r.seed], c.z_dim),
+        psi: r.psi,
+        truncLayers: r.truncLayers,
+        interpolateGlobal: r.interpolateGlobal,
+        centerZ: r.centerCount > 0 ? sampleCenterLatents(r.centerCount, c.z_dim) : new Float32Array(0),
+      },
+      options,
+    );
     const [n, ch, h, w] = out.imageDims;
     const pixels = toUint8Image(out.image, [n, ch, h, w]);
     const weights = interpolationWeights(r.steps);
-    const frames = pixels.map((p, index) => ({ index, t: weights[index], width: w, height: h, channels: ch, pixels: p, png: encodePng(p, w, h, ch as 1 | 3 | 4) }));
+    const frames = pixels.map((p, index) => ({
+      index,
+      t: weights[index],
+      width: w,
+      height: h,
+      channels: ch,
+      pixels: p,
+      png: encodePng(p, w, h, ch as 1 | 3 | 4),
+    }));
     return { ...r, frames };
   }
 }
