@@ -258,6 +258,23 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image from to steps> from another origin
       const bad = await settled(page, 'api');
       expect(bad).toMatchObject({ type: 'aurora-error', detail: { code: 'invalid_attribute', field: 'steps' } });
       expect((await shown(page, 'api')).controlsVisible).toBe(false);
+
+      // Local runs cannot be cancelled: one overtaken by a newer one finishes, and is never shown.
+      await settled(page, 'local', 240_000);
+      await page.evaluate(async () => {
+        (window as unknown as { __events: unknown[] }).__events.length = 0;
+        const el = document.getElementById('local')!;
+        // 33 frames: still running when the next change lands.
+        const started = new Promise((resolve) => el.addEventListener('aurora-start', resolve, { once: true }));
+        el.setAttribute('steps', '33');
+        await started;
+        el.setAttribute('steps', '4');
+      });
+      const newest = await settled(page, 'local', 240_000);
+      expect(newest.detail).toMatchObject({ steps: 4, local: true });
+      const events = await page.evaluate(() => (window as unknown as { __events: Loaded[] }).__events.map((e) => `${e.id} ${e.type} ${e.detail.steps}`));
+      expect(events).toEqual(['local aurora-start 33', 'local aurora-start 4', 'local aurora-load 4']);
+      expect((await shown(page, 'local')).slider.max).toBe('3');
     } finally {
       await page.close();
     }
