@@ -15,6 +15,11 @@ export interface GenerateRequest {
   readonly seed: number;
   /** Truncation psi in [0, 1]; the bundle's default when omitted. */
   readonly psi?: number;
+  /**
+   * The prompt's token ids as validate() returned them (this bundle's tokenizer): a caller that
+   * checked the request already passes them so the prompt is not tokenized again.
+   */
+  readonly tokenIds?: Int32Array;
 }
 
 /** Stages of one generate() call, for progress displays. */
@@ -57,7 +62,7 @@ export class AuroraPipeline {
   static async load(ort: OrtModule, source: BundleSource, options: SessionLoadOptions = {}): Promise<AuroraPipeline> {
     const m = source.manifest;
     const [text, session] = await Promise.all([PromptEncoder.load(ort, source, options), createGraphSession(ort, source, generatorGraph(m, options), options)]);
-    const generator = GeneratorSession.wrap(ort, session, { clipWidth: m.generator.config.clip_out_dim, zDim: m.generator.config.z_dim, numLayers: m.generator.numLayers });
+    const generator = GeneratorSession.wrap(ort, session, { clipWidth: m.generator.config.clip_out_dim, contextLength: m.tokenizer.contextLength, zDim: m.generator.config.z_dim, numLayers: m.generator.numLayers });
     return new AuroraPipeline(source, text, generator);
   }
 
@@ -69,25 +74,39 @@ export class AuroraPipeline {
     return this.source.contentHash;
   }
 
-  /** Checks one request's fields; throws AuroraInputError naming the field. */
-  validate(request: GenerateRequest, index = 0): void {
+  /**
+   * Checks one request's fields (AuroraInputError naming the field) and returns the prompt's token
+   * ids, which generate() then encodes: the one tokenization of the prompt. Pass them back as
+   * `tokenIds` when generating later.
+   */
+  validate(request: GenerateRequest, index = 0): Int32Array {
     const at = (f: string) => (index ? `${f}[${index}]` : f);
     if (!Number.isInteger(request.seed) || request.seed < 0 || request.seed > MAX_SEED) throw new AuroraInputError(at('seed'), `must be an integer in [0, ${MAX_SEED}]`);
     const psi = request.psi ?? this.manifest.sampling.defaultPsi;
     if (typeof psi !== 'number' || !(psi >= 0 && psi <= 1)) throw new AuroraInputError(at('psi'), 'must be a number in [0, 1]');
-    this.text.tokenize(request.prompt, at('prompt'));
+    if (request.tokenIds) {
+      if (request.tokenIds.length !== this.text.contextLength) throw new AuroraInputError(at('tokenIds'), `must hold ${this.text.contextLength} ids (this bundle's context length)`);
+      return request.tokenIds;
+    }
+    return this.text.tokenize(request.prompt, at('prompt'));
   }
 
   async generate(requests: readonly GenerateRequest[], options: GenerateOptions = {}): Promise<GeneratedImage[]> {
     if (requests.length === 0) return [];
-    requests.forEach((r, i) => this.validate(r, i));
+    // One tokenization per distinct prompt (requests for several seeds share a prompt).
+    const idsByPrompt = new Map<string, Int32Array>();
+    requests.forEach((r, i) => {
+      const known = idsByPrompt.get(r.prompt);
+      const ids = this.validate(known && !r.tokenIds ? { ...r, tokenIds: known } : r, i);
+      if (!known) idsByPrompt.set(r.prompt, ids);
+    });
     const m = this.manifest;
-    const prompts = [...new Set(requests.map((r) => r.prompt))];
+    const prompts = [...idsByPrompt.keys()];
     options.onStage?.('encoding-text');
-    const encoded = await this.text.encode(prompts);
+    const encoded = await this.text.encodeIds([...idsByPrompt.values()]);
     options.onStage?.('generating');
     const n = requests.length;
-    const rowSize = 77 * encoded.width;
+    const rowSize = encoded.contextLength * encoded.width;
     const textTokens = new Float32Array(n * rowSize);
     const eotIndex: number[] = [];
     requests.forEach((r, i) => {

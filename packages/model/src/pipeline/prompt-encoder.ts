@@ -5,10 +5,12 @@ import { AuroraInputError } from './errors.ts';
 import { createGraphSession, type SessionLoadOptions } from './sessions.ts';
 
 export interface EncodedPrompts {
-  /** [P, 77, width] CLIP ln_final features. */
+  /** [P, contextLength, width] CLIP ln_final features. */
   readonly tokens: Float32Array;
   readonly eotIndex: number[];
   readonly width: number;
+  /** Token positions per prompt (the bundle's tokenizer context length). */
+  readonly contextLength: number;
 }
 
 /** The bundle's tokenizer (no session needed: servers use it to check prompts before queueing). */
@@ -58,15 +60,25 @@ export class PromptEncoder {
     return promptTokenIds(this.tokenizer, prompt, this.contextLength, field);
   }
 
+  /** Prompts -> CLIP features (each tokenized once, here). */
   async encode(prompts: readonly string[]): Promise<EncodedPrompts> {
+    return this.encodeIds(prompts.map((p) => this.tokenize(p)));
+  }
+
+  /** Token ids (from tokenize(), each `contextLength` long) -> CLIP features, with no second tokenization. */
+  async encodeIds(tokenIds: readonly Int32Array[]): Promise<EncodedPrompts> {
     const L = this.contextLength;
-    const ids = new BigInt64Array(prompts.length * L);
-    prompts.forEach((p, i) => this.tokenize(p).forEach((v, t) => (ids[i * L + t] = BigInt(v))));
-    const out = await this.session.run({ token_ids: new this.ort.Tensor('int64', ids, [prompts.length, L]) }, ['text_tokens', 'eot_index']);
+    const ids = new BigInt64Array(tokenIds.length * L);
+    tokenIds.forEach((row, i) => {
+      if (row.length !== L) throw new RangeError(`token ids [${i}]: expected ${L} ids (the bundle's context length), got ${row.length}`);
+      row.forEach((v, t) => (ids[i * L + t] = BigInt(v)));
+    });
+    const out = await this.session.run({ token_ids: new this.ort.Tensor('int64', ids, [tokenIds.length, L]) }, ['text_tokens', 'eot_index']);
     return {
       tokens: out.text_tokens.data as Float32Array,
       eotIndex: Array.from(out.eot_index.data as BigInt64Array, Number),
       width: this.width,
+      contextLength: L,
     };
   }
 }

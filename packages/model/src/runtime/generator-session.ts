@@ -1,14 +1,17 @@
+import { CLIP_CONTEXT_LENGTH } from '../clip/config.ts';
 import type { InferenceSession, OrtModule, Tensor } from './ort-types.ts';
 
 export interface GeneratorShape {
   readonly clipWidth: number;
+  /** Token positions per prompt: the bundle's tokenizer context length (CLIP's 77 when omitted). */
+  readonly contextLength?: number;
   readonly zDim: number;
   readonly numLayers: number;
 }
 
 /** One batch for the generator graph; arrays are row-major and hold `batch` samples each. */
 export interface GeneratorBatch {
-  /** [N, 77, clipWidth] CLIP text features. */
+  /** [N, contextLength, clipWidth] CLIP text features. */
   readonly textTokens: Float32Array;
   /** [N] EOT positions. */
   readonly eotIndex: readonly number[];
@@ -42,7 +45,8 @@ export class GeneratorSession {
     const { Tensor } = this.ort;
     const n = batch.eotIndex.length;
     const { clipWidth, zDim, numLayers } = this.shape;
-    expectLength('textTokens', batch.textTokens, n * 77 * clipWidth);
+    const positions = this.shape.contextLength ?? CLIP_CONTEXT_LENGTH;
+    expectLength('textTokens', batch.textTokens, n * positions * clipWidth);
     expectLength('z', batch.z, n * zDim);
     if (batch.psi.length !== n) throw new RangeError(`psi: expected ${n} values, got ${batch.psi.length}`);
     const k = batch.center?.count ?? 1;
@@ -50,7 +54,7 @@ export class GeneratorSession {
     expectLength('center.z', centerZ, n * k * zDim);
     const use = batch.center?.use ?? new Array<boolean>(n).fill(false);
     return {
-      text_tokens: new Tensor('float32', batch.textTokens, [n, 77, clipWidth]),
+      text_tokens: new Tensor('float32', batch.textTokens, [n, positions, clipWidth]),
       eot_index: new Tensor('int64', BigInt64Array.from(batch.eotIndex, (v) => BigInt(v)), [n]),
       z: new Tensor('float32', batch.z, [n, zDim]),
       trunc_psi: new Tensor('float32', Float32Array.from(batch.psi), [n]),
