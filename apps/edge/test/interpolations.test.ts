@@ -379,6 +379,11 @@ describe('OpenAPI', () => {
       expect(body.properties.centre.enum).toEqual(['none', 'text']);
       expect(body.properties.format.enum).toEqual(['frames', 'apng']);
       expect(doc.components.schemas.InterpolationResponse.properties.animation).toEqual({ $ref: '#/components/schemas/InterpolationAnimation' });
+      const html = await (await g.request('/docs')).text();
+      expect(html).toContain('/v1/images/interpolations');
+      for (const schema of ['InterpolateRequest', 'InterpolationResponse', 'InterpolationFrame', 'InterpolationAnimation']) {
+        expect(html).toContain(`<section id="schema-${schema}">`);
+      }
     } finally {
       await g.close();
     }
