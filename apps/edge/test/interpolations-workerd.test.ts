@@ -63,6 +63,11 @@ describe('workerd: interpolations in the isolate', () => {
     const frame = await fetch(`${base}/v1/images/${made.data[1].id}.png`);
     expect(new Uint8Array(await frame.arrayBuffer())).toEqual(frames[1]);
 
+    // Frames run one at a time: the isolate's wasm heap stays well inside a Worker's 128 MB.
+    const health = (await (await fetch(`${base}/healthz`)).json()) as { wasm_heap_bytes: number };
+    console.log(`workerd wasm heap after a 3-frame interpolation: ${(health.wasm_heap_bytes / 2 ** 20).toFixed(1)} MiB`);
+    expect(health.wasm_heap_bytes).toBeLessThan(100 * 2 ** 20);
+
     // The Worker serves the bundle it was built with (bundles/aurora-tiny, rebuilt by its build step when stale).
     const source = readBundleDir(path.join(REPO_ROOT, 'bundles/aurora-tiny'));
     const { ort } = await loadOrtWeb();
