@@ -5,13 +5,16 @@ import { fieldName, RunnerError } from './errors.ts';
 import type { RunnerState } from './state.ts';
 import type { BatchImage } from './worker-protocol.ts';
 
-export type RunnerBatcher = DynamicBatcher<RunnerItem, BatchImage>;
+/** An item that passed every check, with its prompt's token ids (the model worker encodes these). */
+export type ValidatedItem = RunnerItem & { readonly tokenIds: Int32Array };
+
+export type RunnerBatcher = DynamicBatcher<ValidatedItem, BatchImage>;
 
 /**
  * Body text -> items, every check done before anything is queued: a bad item is refused with its
  * field named and never reaches a batch it would fail for other requests' items too.
  */
-export function parseGenerateBody(text: string, state: RunnerState, maxBatch: number): RunnerItem[] {
+export function parseGenerateBody(text: string, state: RunnerState, maxBatch: number): ValidatedItem[] {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -30,7 +33,7 @@ export function parseGenerateBody(text: string, state: RunnerState, maxBatch: nu
       field: 'items',
     });
   }
-  items.forEach((item, i) => {
+  return items.map((item, i) => {
     const model = state.models.get(item.bundle);
     if (!model) {
       const loaded = [...state.models.keys()].join(', ');
@@ -39,7 +42,7 @@ export function parseGenerateBody(text: string, state: RunnerState, maxBatch: nu
       });
     }
     try {
-      model.validate({ prompt: item.prompt, seed: item.seed, psi: item.psi });
+      return { ...item, tokenIds: model.validate({ prompt: item.prompt, seed: item.seed, psi: item.psi }) };
     } catch (error) {
       if (!(error instanceof AuroraInputError)) throw error;
       const field = `items[${i}].${error.field}`;
@@ -47,11 +50,10 @@ export function parseGenerateBody(text: string, state: RunnerState, maxBatch: nu
       throw new RunnerError(400, 'invalid_input', `${field}: ${detail}`, { field, cause: error });
     }
   });
-  return items;
 }
 
 /** Queues the items (all or none) and waits for their images. */
-export async function generateImages(batcher: RunnerBatcher, state: RunnerState, items: RunnerItem[], startedAt: number): Promise<RunnerGenerateResponse> {
+export async function generateImages(batcher: RunnerBatcher, state: RunnerState, items: ValidatedItem[], startedAt: number): Promise<RunnerGenerateResponse> {
   let pending: Promise<ItemResult<BatchImage>[]>;
   try {
     pending = batcher.submit(items);

@@ -1,7 +1,7 @@
-import type { RunnerItem } from '@aurora-edge/protocol';
 import type { Hono } from 'hono';
 import { createRunnerApp } from './app.ts';
 import { DynamicBatcher } from './batcher.ts';
+import type { ValidatedItem } from './generate.ts';
 import type { ModelRequest } from './item-validator.ts';
 import { createRunnerMetrics, instrumentBatches, type RunnerMetrics } from './metrics.ts';
 import { RunnerState } from './state.ts';
@@ -25,7 +25,7 @@ export interface RunnerOptions {
 
 export interface Runner {
   readonly state: RunnerState;
-  readonly batcher: DynamicBatcher<RunnerItem, BatchImage>;
+  readonly batcher: DynamicBatcher<ValidatedItem, BatchImage>;
   readonly metrics: RunnerMetrics;
   readonly app: Hono;
 }
@@ -44,12 +44,12 @@ export function createRunner(options: RunnerOptions): Runner {
     },
     { processMetrics: options.processMetrics },
   );
-  const run = (bundle: string, items: RunnerItem[]) =>
+  const run = (bundle: string, items: ValidatedItem[]) =>
     options.runBatch(
       bundle,
       items.map(({ prompt, seed, psi }) => ({ prompt, seed, psi })),
     );
-  const batcher = new DynamicBatcher<RunnerItem, BatchImage>({
+  const batcher = new DynamicBatcher<ValidatedItem, BatchImage>({
     keyOf: (item) => item.bundle,
     runBatch: instrumentBatches(metrics, run),
     maxBatch: options.maxBatch,

@@ -7,8 +7,8 @@ export interface RunnerModel {
   readonly version: string;
   readonly contentHash: string;
   readonly trained: boolean;
-  /** Throws AuroraInputError naming the field when the model cannot take the item. */
-  readonly validate: (request: ModelRequest) => void;
+  /** Checks an item the model constrains (AuroraInputError naming the field) and returns its prompt's token ids. */
+  readonly validate: (request: ModelRequest) => Int32Array;
 }
 
 /**
