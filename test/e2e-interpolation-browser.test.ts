@@ -5,7 +5,8 @@
  * `steps` frames, fetched cross-origin and checked with WebCodecs' ImageDecoder and
  * decodeApngFrames), and its step slider (keyboard, as a person uses it) pauses on frame k, whose
  * PNG is the gateway's frame k. Local mode makes every frame in the browser (WASM: the GPU is off)
- * within the parity bound of the gateway's frames, and its animation holds exactly those frames.
+ * within the parity bound of the gateway's frames, and its animation holds exactly those frames;
+ * on WebGPU too (Mesa's Vulkan adapter; the test skips loudly where the page gets none).
  * The demo page's Interpolate tab calls the endpoint and shows the animation, the frame strip and
  * the slider. Screenshots go to test-artifacts/.
  */
@@ -236,6 +237,41 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image from to steps> from another origin
       await page.close();
     }
   });
+
+  it("local mode on WebGPU (Mesa's Vulkan through ANGLE; the grouped-MoE image stage): frames within the parity bound of the gateway's", async (ctx) => {
+    const gpuBrowser = await launchChromium({ webgpu: true });
+    const gpuSite = await startThirdPartySite();
+    try {
+      const gpuKey = await gateway.createKey([gpuSite.origin]);
+      const attrs = `from="${REQUEST.from}" to="${REQUEST.to}" steps="${REQUEST.steps}" seed="${REQUEST.seed}" key="${gpuKey}" api="${gateway.url}"`;
+      gpuSite.html = embedPage('Interpolation on WebGPU', gateway.url, `<aurora-image id="gpu" mode="local" ${attrs}></aurora-image>`);
+      const page = await gpuBrowser.newPage();
+      await page.goto(gpuSite.url);
+      const load = await settled(page, 'gpu', 360_000);
+      expect(load.type, JSON.stringify(load.detail)).toBe('aurora-load');
+      if (load.detail.backend !== 'webgpu') {
+        console.warn(`\n*** SKIPPED: no WebGPU for local mode in headless Chromium (${String(load.detail.backendFallback)}); needs mesa-vulkan-drivers ***\n`);
+        ctx.skip();
+      }
+      let identical = 0;
+      let total = 0;
+      let maxDiff = 0;
+      load.detail.frames!.forEach((f, i) => {
+        const stats = parityStats(server.pixels[i], Uint8Array.from(f.pixels!));
+        expect(withinParity(stats), `frame ${i}: ${JSON.stringify(stats)}`).toBe(true);
+        identical += stats.identical;
+        total += stats.total;
+        maxDiff = Math.max(maxDiff, stats.maxDiff);
+      });
+      console.log(
+        `e2e: WebGPU (${String(load.detail.adapter)}) interpolation vs the gateway's frames: ${((100 * identical) / total).toFixed(3)}% of ${total} samples identical, max diff ${maxDiff}`,
+      );
+      await page.close();
+    } finally {
+      await gpuBrowser.close();
+      await gpuSite.close();
+    }
+  }, 420_000);
 
   it('an attribute change re-runs, and a bad attribute is a visible error naming it', async () => {
     const page = await browser.newPage();
