@@ -4,7 +4,7 @@ import { Lru } from '../cache/lru.ts';
 import { EdgeError } from '../errors.ts';
 import { WasmGenerator, type WasmPipeline } from './wasm.ts';
 
-/** Prompts remembered as fitting the context, per model (at most 1000 characters each: about 1 MB at worst). */
+/** Prompts' token ids remembered per model (77 int32 each: about 160 KB at most). */
 const FITS_MEMO_SIZE = 512;
 
 /** One servable model: a bundle, its tokenizer (for validation) and its in-process generator. */
@@ -12,11 +12,12 @@ export class ModelEntry {
   readonly wasm: WasmGenerator;
   private tokenizerPromise: Promise<ClipTokenizer> | null = null;
   /**
-   * Prompts already tokenized within the context length. Whether a prompt fits is a pure function
-   * of the prompt and this bundle's tokenizer, so a repeated prompt (every cache hit) skips the
-   * BPE pass; one that does not fit is not remembered and fails the same way each time.
+   * Token ids of prompts already tokenized within the context length. They are a pure function of
+   * the prompt and this bundle's tokenizer, so a repeated prompt (every cache hit) skips the BPE
+   * pass, and a miss hands them to the in-process generator, which encodes them as they are; one
+   * that does not fit is not remembered and fails the same way each time.
    */
-  private readonly fits = new Lru<string, true>(FITS_MEMO_SIZE);
+  private readonly ids = new Lru<string, Int32Array>(FITS_MEMO_SIZE);
 
   constructor(
     readonly source: BundleSource,
@@ -62,11 +63,16 @@ export class ModelEntry {
     return this.tokenizerPromise;
   }
 
-  /** Throws a 400 naming `field` (default `prompt`) when the prompt has more tokens than the model reads. */
-  async checkPrompt(prompt: string, field = 'prompt'): Promise<void> {
-    if (this.fits.get(prompt)) return;
-    promptTokenIds(await this.tokenizer(), prompt, this.manifest.tokenizer.contextLength, field);
-    this.fits.set(prompt, true);
+  /**
+   * The prompt's token ids; a 400 naming `field` (default `prompt`) when it has more tokens than the
+   * model reads. The one tokenization of a prompt in this process: generators take these ids.
+   */
+  async checkPrompt(prompt: string, field = 'prompt'): Promise<Int32Array> {
+    const known = this.ids.get(prompt);
+    if (known) return known;
+    const ids = promptTokenIds(await this.tokenizer(), prompt, this.manifest.tokenizer.contextLength, field);
+    this.ids.set(prompt, ids);
+    return ids;
   }
 }
 

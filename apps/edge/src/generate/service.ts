@@ -173,7 +173,7 @@ export class GenerationService {
     const seed = input.seed ?? randomSeed(input.n);
     if (seed + input.n - 1 > MAX_SEED) throw EdgeError.badRequest('seed', `seed + n - 1 must be at most ${MAX_SEED} (seed ${seed}, n ${input.n})`);
     if (prompt === '') throw EdgeError.badRequest('prompt', 'is empty once whitespace is removed');
-    await model.checkPrompt(input.prompt);
+    const tokenIds = await model.checkPrompt(input.prompt);
 
     const seeds = Array.from({ length: input.n }, (_, i) => seed + i);
     const keys = seeds.map((s) => cacheKey({ contentHash: model.contentHash, prompt, seed: s, psi, size }));
@@ -184,7 +184,7 @@ export class GenerationService {
     const misses = keys.filter((k) => !hits.has(k));
     const seedOf = new Map(keys.map((k, i) => [k, seeds[i]]));
     const made = await produceOnce(this.flight, input.admit && ((n) => input.admit!(n)), misses, (fresh) =>
-      this.produce(model, input.prompt, prompt, psi, size, fresh, seedOf),
+      this.produce(model, { raw: input.prompt, tokenIds }, prompt, psi, size, fresh, seedOf),
     );
     // Counted once the request is served: a refused one (429) leaves no trace.
     if (hits.size > 0) this.store.recordHits([...hits.keys()], input.defer);
@@ -201,7 +201,7 @@ export class GenerationService {
   /** Generates the `fresh` keys as one batch and stores them; nothing is stored if any fails. */
   private async produce(
     model: ModelEntry,
-    rawPrompt: string,
+    rawPrompt: { readonly raw: string; readonly tokenIds: Int32Array },
     prompt: string,
     psi: number,
     size: string,
@@ -233,7 +233,12 @@ export class GenerationService {
     return rows.map((row) => ({ png: row.png, etag: row.etag, route }));
   }
 
-  private async run(model: ModelEntry, prompt: string, psi: number, seeds: number[]): Promise<{ pngs: Uint8Array[]; route: Route; runMs: number | null }> {
+  private async run(
+    model: ModelEntry,
+    { raw: prompt, tokenIds }: { readonly raw: string; readonly tokenIds: Int32Array },
+    psi: number,
+    seeds: number[],
+  ): Promise<{ pngs: Uint8Array[]; route: Route; runMs: number | null }> {
     const { wasmMaxBatch, wasmFallbackMaxBatch, wasmMaxQueue, retryAfterS } = this.routing;
     const wasmFull = () => model.wasm.depth + seeds.length > wasmMaxQueue;
     if (seeds.length > wasmMaxBatch || wasmFull()) {
@@ -266,7 +271,8 @@ export class GenerationService {
       );
     }
     const started = performance.now();
-    const images = await model.wasm.generate(seeds.map((seed) => ({ prompt, seed, psi })));
+    // The ids checkPrompt made: the in-process generator encodes them without tokenizing again.
+    const images = await model.wasm.generate(seeds.map((seed) => ({ prompt, seed, psi, tokenIds })));
     return { pngs: images.map((img) => img.png), route: 'wasm', runMs: performance.now() - started };
   }
 }
