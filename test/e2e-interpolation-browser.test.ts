@@ -348,6 +348,19 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image from to steps> from another origin
       // The Generate tab still works beside it.
       await page.getByRole('tab', { name: 'Generate' }).click();
       expect(await page.locator('#f').isVisible()).toBe(true);
+      expect(await page.locator('#panel-interpolate').isVisible()).toBe(false);
+      // A recent interpolation frame in the gallery fills the Interpolate tab, not the prompt.
+      await page.evaluate(() => {
+        (document.getElementById('i-seed') as HTMLInputElement).value = '';
+      });
+      await page
+        .locator('#gallery figure', { hasText: `${REQUEST.from} → ${REQUEST.to}` })
+        .first()
+        .click();
+      expect(await page.getByRole('tab', { name: 'Interpolate' }).getAttribute('aria-selected')).toBe('true');
+      expect(await page.inputValue('#i-seed')).toBe(String(REQUEST.seed));
+      expect(await page.inputValue('#steps')).toBe(String(REQUEST.steps));
+      expect(await page.inputValue('#from')).toBe(REQUEST.from);
       expect(errors).toEqual([]);
     } finally {
       await page.close();

@@ -256,8 +256,18 @@ async function gallery() {
   $('gallery').replaceChildren(...data.map((item) => {
     const fig = figure(item.url, item.prompt, item.prompt + ' (seed ' + item.seed + ', ψ ' + item.truncation_psi + ')');
     fig.addEventListener('click', () => {
-      selectTab($('tab-generate'));
       if (Array.from($('model')?.options ?? []).some((o) => o.value === item.model)) { $('model').value = item.model; showModel(false); }
+      // A frame or animation of an interpolation is stored as "<from> → <to> (frame i of n)": fill the Interpolate tab.
+      const part = /^(.+) → (.+) \\((?:frame \\d+ of (\\d+)|animation, (\\d+) frames)\\)$/.exec(item.prompt);
+      if (part) {
+        selectTab($('tab-interpolate'));
+        $('from').value = part[1];
+        $('to').value = part[2];
+        $('steps').value = part[3] ?? part[4];
+        $('i-seed').value = item.seed;
+        return snippet();
+      }
+      selectTab($('tab-generate'));
       $('prompt').value = item.prompt;
       $('seed').value = item.seed;
       $('psi').value = item.truncation_psi;
@@ -434,6 +444,7 @@ $('i-form').addEventListener('submit', async (event) => {
     const route = res.headers.get('x-aurora-route');
     iSay(json.steps + ' frames · seed ' + json.seed + ' · ψ ' + json.truncation_psi + ' · ' + json.interpolate + (route ? ' · route ' + route : '') + ' · ' + Math.round(performance.now() - started) + ' ms');
     snippet();
+    gallery();
   } catch (error) {
     shown = null;
     $('i-results').hidden = true;
