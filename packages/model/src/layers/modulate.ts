@@ -35,18 +35,3 @@ export function modulation(
   const epsTerm = b.scale(b.mul(msW, msS), o.eps / o.taps);
   return { style, demod: b.rsqrt(b.add(energy, epsTerm)) };
 }
-
-/**
- * Modulates [B, O, I, k*k] weights (B = 1 or N) by a [N, I] style: the reference's per-sample
- * weight, [N, O, I, k*k] (see `modulation`; convolutions apply the factors to the activations).
- */
-export function modulate(
-  b: Builder,
-  weight: string,
-  style: string,
-  o: { inChannels: number; taps: number; demodulate: boolean; eps: number; styleGain: number },
-): string {
-  const m = modulation(b, weight, style, o);
-  const scaled = b.mul(weight, b.reshape(m.style, [0, 1, o.inChannels, 1]));
-  return m.demod ? b.mul(scaled, b.unsqueeze(m.demod, [2, 3])) : scaled;
-}

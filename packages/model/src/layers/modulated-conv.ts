@@ -58,18 +58,6 @@ function styleFactors(b: Builder, w: string, weight: string, o: ModulatedConvOpt
 }
 
 /**
- * The per-sample convolution weight of AdaptiveModulateConvLayer, shaped [N, O, I, k*k]:
- * softmax-mixed kernels, then modulation by the style and (optionally) demodulation. (The
- * convolution itself applies the modulation to the activations instead; see `modulation`.)
- */
-export function modulatedWeight(b: Builder, w: string, o: ModulatedConvOptions): string {
-  const { weight } = mixedWeight(b, w, o);
-  const { style, demod } = styleFactors(b, w, weight, o);
-  const scaled = b.mul(weight, b.reshape(style, [0, 1, o.inChannels, 1]));
-  return demod ? b.mul(scaled, b.unsqueeze(demod, [2, 3])) : scaled;
-}
-
-/**
  * AdaptiveModulateConvLayer.forward: returns the activated output [N, O, Ho, Wo].
  *
  * The modulation is applied to the activations, conv(x, w') = demod * conv(style * x, w), so a

@@ -17,13 +17,6 @@ export function filterBuffer(b: Builder, kernel: readonly number[]): { name: str
   return { name, size };
 }
 
-/** Inserts up-1 zeros after every sample in H and W: [N,C,H,W] -> [N,C,H*up,W*up]. */
-export function zeroUpsample(b: Builder, x: string, channels: number, height: number, width: number, up: number): string {
-  const x6 = b.reshape(x, [0, channels, height, 1, width, 1]);
-  const padded = b.op('Pad', [x6, b.i64([0, 0, 0, 0, 0, 0, 0, 0, 0, up - 1, 0, up - 1])]);
-  return b.reshape(padded, [0, channels, height * up, width * up]);
-}
-
 /**
  * The filter as one [C, 1, k, k] kernel per channel (for a depthwise Conv or ConvTranspose with
  * group = C), scaled by gain, flipped in both axes when `flip`. It is computed from the `filter`

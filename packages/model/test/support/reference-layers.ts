@@ -1,16 +1,20 @@
 /**
- * The straightforward formulations the optimised layers replaced (zero insertion + im2col for the
+ * The straightforward formulations of the optimised layers (zero insertion + im2col for the
  * upsampling conv, FIR as a Conv over [N*C, 1, H, W] planes, GridSample for MTM, demodulation in
- * six passes), kept as the reference that test/layers-differential.test.ts compares the fast paths with.
- * Verbatim from packages/model/src/layers before the speed work; not used by the model.
+ * six passes): the reference that test/layers-differential.test.ts compares the fast paths with.
+ * Each op reads as the PyTorch reference does, so a fast path that drifts shows up; the model
+ * never uses them.
  */
 import { applyActivation } from '../../src/layers/activation.ts';
 import { dense } from '../../src/layers/dense.ts';
 import { im2col } from '../../src/layers/im2col.ts';
 import type { ModulatedConvOptions } from '../../src/layers/modulated-conv.ts';
+import { filterBuffer } from '../../src/layers/upfirdn.ts';
 import type { Builder } from '../../src/onnx/builder.ts';
 import { attr } from '../../src/onnx/graph.ts';
 
+// Both formulations declare the filter buffer the same way (it is the checkpoint's state).
+export { filterBuffer };
 
 /**
  * The per-sample convolution weight of AdaptiveModulateConvLayer, shaped [N, O, I, k*k]:
@@ -201,22 +205,6 @@ export function modulate(
   return wt;
 }
 
-
-/** upfirdn2d.setup_filter for a 1-D kernel: outer product, normalised to sum 1 (non-separable). */
-export function setupFilter(kernel: readonly number[]): Float32Array {
-  const n = kernel.length;
-  const f = new Float64Array(n * n);
-  let sum = 0;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) sum += f[i * n + j] = kernel[i] * kernel[j];
-  return Float32Array.from(f, (v) => v / sum);
-}
-
-/** Declares a module's `filter` buffer (the reference stores it in the state dict). */
-export function filterBuffer(b: Builder, kernel: readonly number[]): { name: string; size: number } {
-  const size = kernel.length;
-  const name = b.param('filter', [size, size], { kind: 'values', values: setupFilter(kernel) }, { buffer: true });
-  return { name, size };
-}
 
 /** Inserts up-1 zeros after every sample in H and W: [N,C,H,W] -> [N,C,H*up,W*up]. */
 export function zeroUpsample(b: Builder, x: string, channels: number, height: number, width: number, up: number): string {
