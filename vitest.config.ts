@@ -23,6 +23,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          // Every core: these tests are CPU-bound and independent (vitest's default leaves one idle,
+          // i.e. one file at a time on 2 cores). e2e keeps the default: its tests time real processes.
+          maxWorkers: '100%',
           include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/*.e2e.test.ts'],
         },
