@@ -137,7 +137,7 @@ export async function runServingBench(options: { tinyBatch2?: boolean } = {}): P
   const out: Record<string, number> = {};
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-serving-bench-'));
   try {
-    const { buildTinyBundle } = await import('@aurora-edge/model');
+    const { buildTinyBundle } = await import('@aurora-edge/model/build');
     const { writeBundleDir } = await import('@aurora-edge/model/node');
     const bundleDir = path.join(dir, 'aurora-tiny');
     writeBundleDir(buildTinyBundle(), bundleDir);

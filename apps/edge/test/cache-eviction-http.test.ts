@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AuroraPipeline, BundleSource } from '@aurora-edge/model';
+import type { BundleSource } from '@aurora-edge/model';
 import Database from 'better-sqlite3';
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ import { MIGRATIONS_DIR } from '../src/node.ts';
 import { tinyBundle } from './support/deps.ts';
 
 let source: BundleSource;
-let pipeline: Promise<AuroraPipeline>;
+let pipeline: ReturnType<Awaited<ReturnType<typeof loadOrtWeb>>['load']>;
 /** The size of one aurora-tiny PNG (they vary by a few bytes): the bounds below are counted in images. */
 let imageBytes: number;
 

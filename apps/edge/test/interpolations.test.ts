@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AuroraInterpolator, AuroraPipeline, type BundleSource, buildTinyBundle, decodeApngFrames, decodePng } from '@aurora-edge/model';
+import { AuroraInterpolator, AuroraPipeline, type BundleSource, decodeApngFrames, decodePng } from '@aurora-edge/model';
+import { buildTinyBundle } from '@aurora-edge/model/build';
 import { readBundleDir, writeBundleDir } from '@aurora-edge/model/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuroraApiError, AuroraClient } from '../../../packages/client/src/index.ts';
@@ -72,6 +73,7 @@ interface Frame {
   b64_json?: string;
 }
 interface Answer {
+  created: number;
   model: string;
   from: string;
   to: string;

@@ -10,7 +10,7 @@ const item: RunnerItem = { prompt: 'a red apple', seed: 1, psi: 0.7, bundle: 'au
 
 function fakeRunner(runBatch: () => Promise<never> | Promise<{ psi: number; width: number; height: number; png: Uint8Array }[]>) {
   const runner = createRunner({ runBatch, maxBatch: 4, maxQueueDelayMs: 0, queueLimit: 8, secret: null, processMetrics: false, logError: () => {} });
-  const model = { id: 'aurora-tiny', version: '0.1.0', contentHash: 'abc', trained: false, validate: () => {} };
+  const model = { id: 'aurora-tiny', version: '0.1.0', contentHash: 'abc', trained: false, validate: () => new Int32Array(77) };
   const ready = () => {
     runner.state.models.set(model.id, model);
     runner.state.executionProvider = 'cpu';

@@ -1,4 +1,5 @@
-import { buildTinyBundle, memoryBundle, loadBundleTokenizer } from '@aurora-edge/model';
+import { loadBundleTokenizer, memoryBundle } from '@aurora-edge/model';
+import { buildTinyBundle } from '@aurora-edge/model/build';
 import { describe, expect, it, vi } from 'vitest';
 import { parseGenerateBody } from '../src/generate.ts';
 import { createItemValidator } from '../src/item-validator.ts';

@@ -11,7 +11,7 @@ import { buildClipTextFromStateDict, clipTextCheckpointProvider } from '../src/c
 import { encodeModel } from '../src/onnx/encode.ts';
 import { randomProvider, shapeOnlyProvider } from '../src/onnx/providers.ts';
 import { StateDictMismatchError } from '../src/weights/check.ts';
-import { readFixtureManifest, readFixtureTensor } from '../src/weights/fixture.ts';
+import { readFixtureManifest, readFixtureTensor } from '../src/node/fixture.ts';
 import { readStateDict } from '../src/weights/pth.ts';
 import type { StateDict } from '../src/weights/tensor.ts';
 

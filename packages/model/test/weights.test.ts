@@ -19,7 +19,7 @@ import {
   readTorchCheckpoint,
   writeSafetensors,
 } from '../src/weights/index.ts';
-import { readFixtureManifest, readFixtureTensor, withFileByteSource } from '../src/weights/fixture.ts';
+import { readFixtureManifest, readFixtureTensor, withFileByteSource } from '../src/node/fixture.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const referenceDir = path.resolve(repoRoot, '../shared/reference');

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildTinyBundle } from '@aurora-edge/model';
+import { buildTinyBundle } from '@aurora-edge/model/build';
 import { writeBundleDir } from '@aurora-edge/model/node';
 import { signRequest } from '@aurora-edge/protocol';
 

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type FixtureManifest, readFixtureManifest, readFixtureTensor } from '../weights/fixture.ts';
+import { type FixtureManifest, readFixtureManifest, readFixtureTensor } from './fixture.ts';
 import type { HostTensor } from '../weights/index.ts';
 
 /** A reference fixture folder (see shared/reference/MANIFEST.md), read lazily by relative path. */

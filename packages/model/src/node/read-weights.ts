@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { readGeneratorStateDict, readSafetensors, readStateDict, type StateDict } from '../weights/index.ts';
-import { openFileByteSource } from '../weights/fixture.ts';
+import { openFileByteSource } from './fixture.ts';
 
 const isSafetensors = (file: string) => path.extname(file).toLowerCase() === '.safetensors';
 

@@ -3,16 +3,16 @@
  * little-endian binaries, see /work/shared/reference/MANIFEST.md) and a file-backed ByteSource
  * for checkpoints too large to hold in one buffer.
  *
- * This is the one module here that imports node:*; everything else works on bytes so it runs
- * in browsers and Cloudflare Workers. It is deliberately not re-exported from index.ts.
+ * It imports node:*, so it lives under the Node entry (`@aurora-edge/model/node`); the weight
+ * readers themselves work on bytes and run in browsers and Cloudflare Workers.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { type ByteSource, checkRange } from './byte-source.ts';
-import { WeightsError } from './errors.ts';
-import { type HostTensor, arrayFromBytes, dtypeSize, formatShape, numel } from './tensor.ts';
+import { type ByteSource, checkRange } from '../weights/byte-source.ts';
+import { WeightsError } from '../weights/errors.ts';
+import { type HostTensor, arrayFromBytes, dtypeSize, formatShape, numel } from '../weights/tensor.ts';
 
 const FIXTURE_EXTENSIONS = { '.f32': 'float32', '.f64': 'float64', '.i32': 'int32', '.u8': 'uint8' } as const;
 type FixtureDType = (typeof FIXTURE_EXTENSIONS)[keyof typeof FIXTURE_EXTENSIONS];
