@@ -1,8 +1,7 @@
 /**
- * The typed SDK (@aurora-edge/client) against the real Node gateway, as a server-side user would
- * call it: packages/client's own tests use a small HTTP double to reach wire cases the gateway
- * never produces (HTML proxy errors, hangs); this one holds the SDK to what the gateway really
- * answers, in open and keys mode.
+ * The typed SDK (@aurora-edge/client) against the real Node gateway process, as a server-side
+ * user would call it, in open and keys mode (packages/client's own tests run the gateway app in
+ * process; this one goes through the whole Node server: listener, worker thread, SQLite file).
  */
 import * as path from 'node:path';
 import { AuroraApiError, AuroraClient } from '@aurora-edge/client';
