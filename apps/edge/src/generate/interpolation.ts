@@ -92,7 +92,7 @@ export class InterpolationService {
     if (!AuroraInterpolator.supports(model.manifest)) {
       throw EdgeError.badRequest(
         'model',
-        `${model.id} ${model.manifest.version} cannot interpolate: its bundle has no generator stages (rebuild it with this version of aurora: aurora convert or aurora build-default)`,
+        `${model.id} ${model.manifest.version} cannot interpolate: its bundle has no generator stages (add them with \`aurora upgrade <bundle-dir>\` and restart)`,
       );
     }
     const from = normalisePrompt(input.from);

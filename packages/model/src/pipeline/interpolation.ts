@@ -1,5 +1,6 @@
 import type { BundleSource } from '../bundle/bundle.ts';
 import type { BundleManifest } from '../bundle/manifest.ts';
+import { concatFloats } from '../bytes.ts';
 import type { GeneratorConfig } from '../config/generator-config.ts';
 import { TEXT_TOKENS } from '../generator/generator.ts';
 import { encodePng } from '../image/png.ts';
@@ -218,16 +219,6 @@ export interface FramesOptions {
   readonly maxBatch?: number;
 }
 
-function concatFloats(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** `row` repeated `times` times, row-major. */
 function repeatRows(row: Float32Array, times: number): Float32Array {
   const out = new Float32Array(row.length * times);
@@ -258,7 +249,7 @@ export class AuroraInterpolator {
     if (!stages)
       throw new AuroraInputError(
         'model',
-        `${m.id} ${m.version} has no interpolation stages; rebuild it with this version of aurora (aurora convert or aurora build-default)`,
+        `${m.id} ${m.version} has no interpolation stages: add them with \`aurora upgrade <bundle-dir>\``,
       );
     const externalData = m.generator.externalData;
     const image = options.generatorGraph === 'gpu' && stages.imageGpu ? stages.imageGpu : stages.image;
