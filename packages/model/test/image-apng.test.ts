@@ -1,5 +1,6 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
+import { concatBytes } from '../src/bytes.ts';
 import { decodeApngFrames, encodeApng } from '../src/image/apng.ts';
 import { crc32 } from '../src/image/crc32.ts';
 import { decodePng, encodePng, type PngChannels, type PngFilter } from '../src/image/png.ts';
@@ -46,13 +47,7 @@ function build(chunks: readonly Chunk[]): Uint8Array {
     putU32(c, 8 + data.length, crc32(typeBytes, data));
     parts.push(c);
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 const CHANNELS: PngChannels[] = [1, 3, 4];

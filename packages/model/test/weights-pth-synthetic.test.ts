@@ -5,6 +5,7 @@
  */
 import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
+import { concatBytes } from '../src/bytes.ts';
 import {
   type HostTensor,
   WeightsError,
@@ -87,14 +88,7 @@ function zip64Archive(files: Record<string, Uint8Array>): Uint8Array {
     dv.setUint32(12, 0xffffffff, true);
     dv.setUint32(16, 0xffffffff, true);
   });
-  const all = [...parts, ...central, eocd64, locator, eocd];
-  const out = new Uint8Array(all.reduce((n, b) => n + b.length, 0));
-  let at = 0;
-  for (const b of all) {
-    out.set(b, at);
-    at += b.length;
-  }
-  return out;
+  return concatBytes([...parts, ...central, eocd64, locator, eocd]);
 }
 
 function bytesOf(a: ArrayBufferView): Uint8Array {

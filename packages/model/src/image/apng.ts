@@ -9,7 +9,7 @@
  * cropping or inter-frame tricks, so the bytes depend only on the frames and options
  * (deterministic for a given fflate version).
  */
-import { crc32 } from './crc32.ts';
+import { concatBytes } from '../bytes.ts';
 import {
   type EncodePngOptions,
   MAX_DIM,
@@ -21,6 +21,8 @@ import {
   compressImageData,
   decompressImageData,
   ihdrData,
+  readChunk,
+  readIhdr,
   readU32,
   writeU32,
 } from './png.ts';
@@ -154,31 +156,12 @@ export function encodeApng(frames: readonly Uint8Array[], width: number, height:
     }
   });
   parts.push(chunk('IEND', new Uint8Array(0)));
-
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
-
-const CHANNELS_OF: Record<number, 1 | 2 | 3 | 4> = { 0: 1, 2: 3, 4: 2, 6: 4 };
 
 interface FrameControl {
   delayMs: number;
   data: Uint8Array[];
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, d) => n + d.length, 0));
-  let off = 0;
-  for (const d of parts) {
-    out.set(d, off);
-    off += d.length;
-  }
-  return out;
 }
 
 /**
@@ -211,14 +194,9 @@ export function decodeApngFrames(bytes: Uint8Array): DecodedApng {
   };
 
   while (!ended) {
-    if (pos + 12 > bytes.length) throw new Error('APNG: truncated chunk');
-    const len = readU32(bytes, pos);
-    if (len > MAX_DIM || pos + 12 + len > bytes.length) throw new Error('APNG: truncated chunk data');
-    const typeBytes = bytes.subarray(pos + 4, pos + 8);
-    const type = String.fromCharCode(...typeBytes);
-    const data = bytes.subarray(pos + 8, pos + 8 + len);
-    if (crc32(typeBytes, data) !== readU32(bytes, pos + 8 + len)) throw new Error(`APNG: CRC mismatch in ${type}`);
-    pos += 12 + len;
+    const { type, data, next } = readChunk(bytes, pos, 'APNG');
+    pos = next;
+    const len = data.length;
 
     if (!header && type !== 'IHDR') throw new Error(`APNG: first chunk must be IHDR, got ${type}`);
     if (idatState === 'in' && type !== 'IDAT') idatState = 'after';
@@ -227,20 +205,11 @@ export function decodeApngFrames(bytes: Uint8Array): DecodedApng {
       case 'IHDR': {
         if (header) throw new Error('APNG: duplicate IHDR');
         if (len !== 13) throw new Error('APNG: IHDR must be 13 bytes');
-        const [depth, colorType, compression, filterMethod, interlace] = data.subarray(8, 13);
-        const channels = CHANNELS_OF[colorType];
-        if (depth !== 8 || channels === undefined) {
-          throw new Error(`APNG: unsupported bit depth ${depth} / colour type ${colorType} (need 8-bit, type 0/2/4/6)`);
-        }
-        if (compression !== 0 || filterMethod !== 0 || interlace !== 0) {
-          throw new Error('APNG: unsupported compression/filter method or interlacing');
-        }
-        const width = readU32(data, 0);
-        const height = readU32(data, 4);
+        header = readIhdr(data, 'APNG');
+        const { width, height } = header;
         if (width < 1 || width > MAX_DIM || height < 1 || height > MAX_DIM) {
           throw new Error(`APNG: bad image size ${width}x${height}`);
         }
-        header = { width, height, channels };
         break;
       }
       case 'acTL': {
@@ -309,7 +278,7 @@ export function decodeApngFrames(bytes: Uint8Array): DecodedApng {
   if (idat.length === 0) throw new Error('APNG: missing IDAT');
   const { width, height, channels } = header;
 
-  const frame0 = decompressImageData(concat(idat), width, height, channels);
+  const frame0 = decompressImageData(concatBytes(idat), width, height, channels);
   if (!actl) return { width, height, channels, frames: [frame0], delaysMs: [0], loops: 0 };
 
   if (controls.length !== actl.numFrames) {
@@ -318,7 +287,7 @@ export function decodeApngFrames(bytes: Uint8Array): DecodedApng {
   const frames = [frame0];
   for (let i = 1; i < controls.length; i++) {
     if (controls[i].data.length === 0) throw new Error(`APNG: frame ${i} has no image data`);
-    frames.push(decompressImageData(concat(controls[i].data), width, height, channels));
+    frames.push(decompressImageData(concatBytes(controls[i].data), width, height, channels));
   }
   return { width, height, channels, frames, delaysMs: controls.map((c) => c.delayMs), loops: actl.loops };
 }

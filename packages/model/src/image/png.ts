@@ -10,6 +10,7 @@
  * unaffected).
  */
 import { unzlibSync, zlibSync } from 'fflate';
+import { concatBytes } from '../bytes.ts';
 import { crc32 } from './crc32.ts';
 
 export type PngChannels = 1 | 3 | 4;
@@ -59,6 +60,34 @@ export function writeU32(buf: Uint8Array, pos: number, v: number): void {
 
 export function readU32(buf: Uint8Array, pos: number): number {
   return ((buf[pos] << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]) >>> 0;
+}
+
+/**
+ * The chunk at `pos` (length, type, data, CRC), its CRC checked; `next` is where the next one
+ * starts. `format` names the decoder in errors ('PNG', 'APNG').
+ */
+export function readChunk(bytes: Uint8Array, pos: number, format: string): { type: string; data: Uint8Array; next: number } {
+  if (pos + 12 > bytes.length) throw new Error(`${format}: truncated chunk`);
+  const len = readU32(bytes, pos);
+  if (len > MAX_DIM || pos + 12 + len > bytes.length) throw new Error(`${format}: truncated chunk data`);
+  const typeBytes = bytes.subarray(pos + 4, pos + 8);
+  const type = String.fromCharCode(...typeBytes);
+  const data = bytes.subarray(pos + 8, pos + 8 + len);
+  if (crc32(typeBytes, data) !== readU32(bytes, pos + 8 + len)) throw new Error(`${format}: CRC mismatch in ${type}`);
+  return { type, data, next: pos + 12 + len };
+}
+
+/** An IHDR's size and samples per pixel; anything but 8-bit, non-palette, non-interlaced is an Error. */
+export function readIhdr(data: Uint8Array, format: string): { width: number; height: number; channels: 1 | 2 | 3 | 4 } {
+  const [depth, colorType, compression, filterMethod, interlace] = data.subarray(8, 13);
+  const channels = CHANNELS_OF[colorType];
+  if (depth !== 8 || channels === undefined) {
+    throw new Error(`${format}: unsupported bit depth ${depth} / colour type ${colorType} (need 8-bit, type 0/2/4/6)`);
+  }
+  if (compression !== 0 || filterMethod !== 0 || interlace !== 0) {
+    throw new Error(`${format}: unsupported compression/filter method or interlacing`);
+  }
+  return { width: readU32(data, 0), height: readU32(data, 4), channels };
 }
 
 /** One PNG chunk: length, type, data, CRC of type + data. */
@@ -176,14 +205,7 @@ export function encodePng(pixels: Uint8Array, width: number, height: number, cha
     throw new RangeError(`pixels has ${pixels.length} bytes, expected width*height*channels = ${stride * height}`);
   }
   const data = compressImageData(pixels, width, height, channels, options);
-  const parts = [SIGNATURE, chunk('IHDR', ihdrData(width, height, channels)), chunk('IDAT', data), chunk('IEND', new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
+  return concatBytes([SIGNATURE, chunk('IHDR', ihdrData(width, height, channels)), chunk('IDAT', data), chunk('IEND', new Uint8Array(0))]);
 }
 
 /**
@@ -201,24 +223,10 @@ export function decodePng(bytes: Uint8Array): DecodedPng {
   const idat: Uint8Array[] = [];
   let ended = false;
   while (!ended) {
-    if (pos + 12 > bytes.length) throw new Error('PNG: truncated chunk');
-    const len = readU32(bytes, pos);
-    if (pos + 12 + len > bytes.length) throw new Error('PNG: truncated chunk data');
-    const typeBytes = bytes.subarray(pos + 4, pos + 8);
-    const type = String.fromCharCode(...typeBytes);
-    const data = bytes.subarray(pos + 8, pos + 8 + len);
-    if (crc32(typeBytes, data) !== readU32(bytes, pos + 8 + len)) throw new Error(`PNG: CRC mismatch in ${type}`);
-    pos += 12 + len;
+    const { type, data, next } = readChunk(bytes, pos, 'PNG');
+    pos = next;
     if (type === 'IHDR') {
-      const [depth, colorType, compression, filterMethod, interlace] = data.subarray(8, 13);
-      const channels = CHANNELS_OF[colorType];
-      if (depth !== 8 || channels === undefined) {
-        throw new Error(`PNG: unsupported bit depth ${depth} / colour type ${colorType} (need 8-bit, type 0/2/4/6)`);
-      }
-      if (compression !== 0 || filterMethod !== 0 || interlace !== 0) {
-        throw new Error('PNG: unsupported compression/filter method or interlacing');
-      }
-      header = { width: readU32(data, 0), height: readU32(data, 4), channels };
+      header = readIhdr(data, 'PNG');
     } else if (type === 'IDAT') {
       idat.push(data);
     } else if (type === 'IEND') {
@@ -233,11 +241,5 @@ export function decodePng(bytes: Uint8Array): DecodedPng {
   if (!header) throw new Error('PNG: missing IHDR');
   const { width, height, channels } = header;
 
-  const compressed = new Uint8Array(idat.reduce((n, d) => n + d.length, 0));
-  let off = 0;
-  for (const d of idat) {
-    compressed.set(d, off);
-    off += d.length;
-  }
-  return { width, height, channels, pixels: decompressImageData(compressed, width, height, channels) };
+  return { width, height, channels, pixels: decompressImageData(concatBytes(idat), width, height, channels) };
 }

@@ -1,3 +1,4 @@
+import { concatBytes } from '../bytes.ts';
 import { parseGeneratorConfig } from '../config/generator-config.ts';
 import { type CheckResult, compareRouterChoices, compareTensor, compareTensorScaled, compareUint8Image } from '../conform/compare.ts';
 import { buildGenerator } from '../generator/generator.ts';
@@ -66,7 +67,7 @@ export async function conformGenerator(
     }
     if (fx.has(`${base}/image_u8.u8`)) {
       const [, c, h, w] = fx.shape(`${base}/image.f32`);
-      const ours = concat(toUint8Image(asFloats(out.image), [n, c, h, w]));
+      const ours = concatBytes(toUint8Image(asFloats(out.image), [n, c, h, w]));
       results.push(compareUint8Image(`${psiDir}/image_u8`, fx.ints(`${base}/image_u8.u8`), ours, nchwToNhwc(fx.floats(`${base}/image.f32`), n, c, h, w), TENSOR_TOLERANCE));
     }
     results.push(...compareRouters(fx, base, psiDir, out));
@@ -158,16 +159,6 @@ function leadingBlock(x: Float32Array, dims: readonly number[], block: readonly 
     for (let i = 0; i < block.length; i++) at += index[i] * strides[i];
     out[o] = x[at];
     for (let i = block.length - 1; i >= 0 && ++index[i] === block[i]; i--) index[i] = 0;
-  }
-  return out;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
   }
   return out;
 }
