@@ -1,5 +1,5 @@
 import { AuroraInputError } from '@aurora-edge/model';
-import { type RunnerGenerateResponse, type RunnerItem, runnerGenerateRequestSchema } from '@aurora-edge/protocol';
+import { bytesToBase64, type RunnerGenerateResponse, type RunnerItem, runnerGenerateRequestSchema } from '@aurora-edge/protocol';
 import { BatcherClosedError, type DynamicBatcher, type ItemResult, QueueFullError } from './batcher.ts';
 import { fieldName, RunnerError } from './errors.ts';
 import type { RunnerState } from './state.ts';
@@ -80,7 +80,7 @@ export async function generateImages(batcher: RunnerBatcher, state: RunnerState,
     contentHash: state.models.get(items[i].bundle)!.contentHash,
     width: value.width,
     height: value.height,
-    pngBase64: toBase64(value.png),
+    pngBase64: bytesToBase64(value.png),
   }));
   const runs = new Map(results.map((r) => [r.batch, r.runMs]));
   const round = (ms: number) => Math.round(ms * 100) / 100;
@@ -92,11 +92,4 @@ export async function generateImages(batcher: RunnerBatcher, state: RunnerState,
       totalMs: round(performance.now() - startedAt),
     },
   };
-}
-
-/** Web-standard base64 (no Buffer), so the app stays runtime-neutral. */
-function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
 }

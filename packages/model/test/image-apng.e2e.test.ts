@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_PATH, HAS_CHROMIUM, launchChromium } from '../../../test/support/chromium.ts';
 import { encodeApng } from '../src/image/apng.ts';
 import type { PngChannels } from '../src/image/png.ts';
-import { testFrames, toBase64, toRgba } from './support/apng-frames.ts';
+import { testFrames, toRgba } from './support/apng-frames.ts';
 
 /*
  * A real browser: Chromium must show frame 0 from an <img> (and from a canvas drawn from it),
@@ -87,7 +87,7 @@ describe('APNG in headless Chromium', () => {
               decoder: { supported, frameCount: track.frameCount, animated: track.animated, repetitionCount: track.repetitionCount, frames: all },
             };
           },
-          { b64: toBase64(apng), w, h },
+          { b64: Buffer.from(apng).toString('base64'), w, h },
         );
         expect(result.size).toEqual([w, h]);
         expect(result.first).toEqual(toRgba(frames[0], c));

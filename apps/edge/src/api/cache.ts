@@ -1,5 +1,5 @@
+import { bytesToBase64 } from '@aurora-edge/protocol';
 import { createRoute } from '@hono/zod-openapi';
-import { bytesToBase64 } from '../base64.ts';
 import { cacheKey } from '../cache/key.ts';
 import { EdgeError } from '../errors.ts';
 import { type EdgeApp, imageFields, type RouteContext } from './context.ts';

@@ -1,7 +1,7 @@
+import { bytesToBase64 } from '@aurora-edge/protocol';
 import { createRoute } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { bytesToBase64 } from '../base64.ts';
 import type { AppDeps } from '../deps.ts';
 import { EdgeError } from '../errors.ts';
 import { defer, type EdgeApp, imageUrl, type RouteContext } from './context.ts';

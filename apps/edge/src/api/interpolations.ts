@@ -1,5 +1,5 @@
+import { bytesToBase64 } from '@aurora-edge/protocol';
 import { createRoute, z } from '@hono/zod-openapi';
-import { bytesToBase64 } from '../base64.ts';
 import type { StoredPart } from '../generate/interpolation.ts';
 import { defer, type EdgeApp, imageUrl, type RouteContext } from './context.ts';
 import { jsonBodyLimits } from './generations.ts';

@@ -1,6 +1,5 @@
 import { MAX_SEED, sha256Hex } from '@aurora-edge/model';
-import type { RunnerItem } from '@aurora-edge/protocol';
-import { base64ToBytes } from '../base64.ts';
+import { base64ToBytes, type RunnerItem } from '@aurora-edge/protocol';
 import { cacheKey } from '../cache/key.ts';
 import type { ImageStore, ImageToStore } from '../cache/store.ts';
 import { EdgeError, isDatabaseBusy } from '../errors.ts';

@@ -30,10 +30,3 @@ export function toRgba(px: Uint8Array, c: number): number[] {
   }
   return out;
 }
-
-/** Bytes -> base64, for a data: URL. */
-export function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}

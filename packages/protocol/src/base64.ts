@@ -1,4 +1,7 @@
-/** Base64 without Node's Buffer (Workers have none): PNGs in JSON, both ways. */
+/**
+ * Base64 without Node's Buffer (Workers have none): the PNGs in JSON, both ways (runner -> gateway,
+ * gateway -> client).
+ */
 export function base64ToBytes(b64: string): Uint8Array {
   const bin = atob(b64);
   const out = new Uint8Array(bin.length);
