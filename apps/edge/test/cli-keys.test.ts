@@ -3,13 +3,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hashSecret, KeyStore } from '../src/auth/keys.ts';
+import { runAuroraInProcess as runInProcess } from '../../../packages/model/test/support/cli.ts';
+import { edgeCommands } from '../src/cli/index.ts';
 import { keysCommand, UsageError } from '../src/cli/keys.ts';
 import { createDb } from '../src/node/db.ts';
-import { runAuroraInProcess } from '../../../packages/model/test/support/cli.ts';
 import { MIGRATIONS_DIR } from '../src/node/paths.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-keys-cli-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** `aurora <args>` in process, with the gateway's commands. */
+const runAuroraInProcess = (args: string[]) => runInProcess(args, { commands: edgeCommands });
 
 async function run(args: string[]) {
   const out: string[] = [];

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { format, promisify } from 'node:util';
+import { type CommandTable, modelCommands } from '../../src/cli/commands.ts';
 import { REPO_ROOT } from './reference.ts';
 
-/** The `aurora` command as the package ships it. */
-export const AURORA_BIN = path.join(REPO_ROOT, 'packages/model/bin/aurora.mjs');
+/** The `aurora` command as the repository ships it (@aurora-edge/cli, which composes this package's commands with the gateway's). */
+export const AURORA_BIN = path.join(REPO_ROOT, 'packages/cli/bin/aurora.mjs');
 
 export interface CliResult {
   code: number;
@@ -31,40 +32,27 @@ export async function runAurora(args: readonly string[], options: { env?: Record
   }
 }
 
-type Command = (args: string[]) => Promise<number>;
-
-/** The CLI's commands by name, as main.ts loads them (keys from the gateway app). */
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  generate: async () => (await import('../../src/cli/generate.ts')).generateCommand,
-  convert: async () => (await import('../../src/cli/convert.ts')).convertCommand,
-  inspect: async () => (await import('../../src/cli/inspect.ts')).inspectCommand,
-  conform: async () => (await import('../../src/cli/conform.ts')).conformCommand,
-  eval: async () => (await import('../../src/cli/eval.ts')).evalCommand,
-  world: async () => (await import('../../src/cli/world.ts')).worldCommand,
-  interpolate: async () => (await import('../../src/cli/interpolate.ts')).interpolateCommand,
-  placements: async () => (await import('../../src/cli/placements.ts')).placementsCommand,
-  keys: async () => (await import('../../../../apps/edge/src/cli/keys.ts')).keysCommand,
-};
-
 let inProcessQueue: Promise<unknown> = Promise.resolve();
 
 /**
  * `aurora <args>` in this process: the command's own function with console output captured, and a
- * thrown error turned into one `aurora: ` line and exit code 2 (usage) or 1 the way main.ts does.
- * Unit tests use this; the `aurora` binary itself (main.ts: dispatch, its error lines and exit
- * codes) is checked as a child process in cli.e2e.test.ts. `env` is set for the call and restored.
+ * thrown error turned into one `aurora: ` line and exit code 2 (usage) or 1 the way the CLI does
+ * (packages/cli/src/run.ts). Unit tests use this; the `aurora` binary itself (dispatch, its error
+ * lines and exit codes) is checked as a child process in packages/cli/test/cli.e2e.test.ts. `env`
+ * is set for the call and restored; `commands` (default: this package's) is where `args[0]` is
+ * looked up (the gateway's tests pass edgeCommands).
  */
-export function runAuroraInProcess(args: readonly string[], options: { env?: Record<string, string> } = {}): Promise<CliResult> {
+export function runAuroraInProcess(args: readonly string[], options: { env?: Record<string, string>; commands?: CommandTable } = {}): Promise<CliResult> {
   // One at a time: console and process.env are global.
-  const run = inProcessQueue.then(() => runOne(args, options.env ?? {}));
+  const run = inProcessQueue.then(() => runOne(args, options.env ?? {}, options.commands ?? modelCommands));
   inProcessQueue = run.catch(() => undefined);
   return run;
 }
 
-async function runOne(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
+async function runOne(args: readonly string[], env: Record<string, string>, commands: CommandTable): Promise<CliResult> {
   const [name, ...rest] = args;
-  const load = COMMANDS[name];
-  if (!load) throw new Error(`runAuroraInProcess: no command "${name}" (the unknown-command path is main.ts's: cli.e2e.test.ts)`);
+  const load = Object.hasOwn(commands, name) ? commands[name].load : undefined;
+  if (!load) throw new Error(`runAuroraInProcess: no command "${name}" (the unknown-command path is the CLI's: packages/cli/test)`);
   const stdout: string[] = [];
   const stderr: string[] = [];
   const saved = { log: console.log, info: console.info, error: console.error, warn: console.warn };

@@ -1,20 +1,25 @@
 /**
- * The `aurora` binary as a child process (bin/aurora.mjs -> main.ts): a generate that writes its
- * PNG, and main's own work, the one `aurora: ` line on stderr with exit 2 for a usage mistake (an
- * unknown command included) and exit 1 for a damaged bundle. Each command's behaviour, validation
- * included, is tested in process in cli.test.ts and the command's own test files.
+ * The `aurora` binary as a child process (bin/aurora.mjs -> main.ts): a command of each package
+ * it composes (the model's generate, which writes its PNG; the gateway's keys), and main's own
+ * work, the one `aurora: ` line on stderr with exit 2 for a usage mistake (an unknown command
+ * included) and exit 1 for a damaged bundle. Each command's behaviour, validation included, is
+ * tested in process in its package (packages/model/test/cli.test.ts, apps/edge/test/cli-keys.test.ts).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodePng } from '../src/image/png.ts';
-import { runAurora } from './support/cli.ts';
-import { tinyBundleDir } from './support/tiny-bundle.ts';
+import { decodePng } from '../../model/src/image/png.ts';
+import { runAurora } from '../../model/test/support/cli.ts';
+import { tinyBundleDir } from '../../model/test/support/tiny-bundle.ts';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-cli-e2e-'));
 
-const errorLines = (stderr: string) => stderr.trim().split('\n').filter((l) => l && !l.startsWith('npm warn'));
+const errorLines = (stderr: string) =>
+  stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l && !l.startsWith('npm warn'));
 
 describe('the aurora binary', () => {
   const bundle = tinyBundleDir();
@@ -25,6 +30,12 @@ describe('the aurora binary', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/wrote /);
     expect(decodePng(fs.readFileSync(path.join(out, '1.png')))).toMatchObject({ width: 64, height: 64, channels: 3 });
+  });
+
+  it("runs the gateway's keys command too", async () => {
+    const r = await runAurora(['keys', 'revoke', 'ak_0123', '--print-sql']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^UPDATE api_keys SET revoked_at = \d+ WHERE id = 'ak_0123'/);
   });
 
   it.each([
