@@ -29,6 +29,7 @@ export { canonicalJson, sha256Hex } from './bundle/sha256.ts';
 export type { GeneratorConfig } from './config/generator-config.ts';
 export { GeneratorSession, type GeneratorBatch } from './runtime/generator-session.ts';
 export type { OrtModule } from './runtime/ort-types.ts';
+export { SerialQueue } from './runtime/serial-queue.ts';
 export { CLIP_CONTEXT_LENGTH, type ClipTextConfig } from './clip/config.ts';
 export * from './tokenizer/index.ts';
 export * from './sampling/index.ts';

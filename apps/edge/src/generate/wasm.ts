@@ -6,6 +6,7 @@ import {
   type GenerateRequest,
   type InterpolateRequest,
   type PngChannels,
+  SerialQueue,
 } from '@aurora-edge/model';
 
 /**
@@ -87,7 +88,7 @@ export function interpolatingPipeline(
 
 export class WasmGenerator {
   private pipeline: Promise<WasmPipeline> | null = null;
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private running = 0;
 
   constructor(private readonly load: () => Promise<WasmPipeline>) {}
@@ -117,11 +118,9 @@ export class WasmGenerator {
       for (const request of requests) out.push(...(await pipeline.generate([request])));
       return out;
     };
-    const result = this.tail.then(run, run).finally(() => {
+    return this.queue.run(run).finally(() => {
       this.running -= requests.length;
     });
-    this.tail = result.catch(() => undefined);
-    return result;
   }
 
   /**
@@ -135,10 +134,8 @@ export class WasmGenerator {
       if (!pipeline.interpolate) throw new Error('this in-process generator cannot interpolate');
       return pipeline.interpolate(request, animation);
     };
-    const result = this.tail.then(run, run).finally(() => {
+    return this.queue.run(run).finally(() => {
       this.running -= request.steps;
     });
-    this.tail = result.catch(() => undefined);
-    return result;
   }
 }

@@ -1,5 +1,6 @@
 import { type BundleSource, readVerified } from '../bundle/bundle.ts';
 import type { InferenceSession, OrtModule } from '../runtime/ort-types.ts';
+import { SerialQueue } from '../runtime/serial-queue.ts';
 
 export interface SessionLoadOptions {
   readonly sessionOptions?: InferenceSession.SessionOptions;
@@ -24,12 +25,7 @@ export interface SessionLoadOptions {
  * pipelines) fail with "Module.MountedFiles is not available". Such creations therefore run one
  * at a time.
  */
-let creating: Promise<unknown> = Promise.resolve();
-function oneAtATime<T>(create: () => Promise<T>): Promise<T> {
-  const run = creating.then(create, create);
-  creating = run.catch(() => undefined);
-  return run;
-}
+const creations = new SerialQueue();
 
 /** Creates a session for one of the bundle's graphs, with its external data. */
 export async function createGraphSession(
@@ -46,5 +42,5 @@ export async function createGraphSession(
   const model = await readVerified(source, graph.graph);
   if (!graph.externalData) return ort.InferenceSession.create(model, options.sessionOptions);
   const externalData = [{ path: graph.externalData, data: await readVerified(source, graph.externalData) }];
-  return oneAtATime(() => ort.InferenceSession.create(model, { ...options.sessionOptions, externalData }));
+  return creations.run(() => ort.InferenceSession.create(model, { ...options.sessionOptions, externalData }));
 }
