@@ -20,6 +20,7 @@ import { createDb } from '../src/node/db.ts';
 import { loadOrtWeb } from '../src/node/ort.ts';
 import { WasmThread } from '../src/node/wasm-thread.ts';
 import { MIGRATIONS_DIR } from '../src/node.ts';
+import { interpolateCommand } from '../../../packages/model/src/cli/interpolate.ts';
 
 let dir: string;
 let source: BundleSource;
@@ -27,7 +28,7 @@ let thread: WasmThread;
 
 /** The real app over the tiny bundle (WASM thread) plus a bundle without generator stages. */
 function gateway(env: Record<string, string> = {}) {
-  const { db, close } = createDb(':memory:', MIGRATIONS_DIR);
+  const { db, writeAtomically, close } = createDb(':memory:', MIGRATIONS_DIR);
   const m = source.manifest;
   // A bundle built before the stages existed: its manifest has no generator.stages.
   const old: BundleSource = { ...source, manifest: { ...m, id: 'aurora-old', generator: { ...m.generator, stages: undefined } }, read: (n) => source.read(n) };
@@ -36,6 +37,7 @@ function gateway(env: Record<string, string> = {}) {
     runtime: 'test',
     config: parseEdgeConfig(env),
     db,
+    writeAtomically,
     bundles: [source, old],
     loadPipeline: async (s) => {
       loads++;
@@ -117,6 +119,31 @@ describe('POST /v1/images/interpolations', () => {
     nineAnimation = await g.bytes(nine.animation.url!);
   }, 120_000);
   afterAll(() => g.close());
+
+  it('the CLI makes the same frames (onnxruntime-node on the CPU, one batch) within the parity bound', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-interp-cli-'));
+    const log = console.log;
+    console.log = () => undefined;
+    try {
+      expect(await interpolateCommand([FROM, TO, '--seed', '4', '--bundle', dir, '--out', out])).toBe(0);
+    } finally {
+      console.log = log;
+    }
+    nineFrames.forEach((apiPng, i) => {
+      const api = decodePng(apiPng).pixels;
+      const cli = decodePng(new Uint8Array(fs.readFileSync(path.join(out, `${String(i).padStart(3, '0')}.png`)))).pixels;
+      let identical = 0;
+      let maxDiff = 0;
+      for (let k = 0; k < api.length; k++) {
+        const d = Math.abs(api[k] - cli[k]);
+        if (d === 0) identical++;
+        maxDiff = Math.max(maxDiff, d);
+      }
+      expect(identical / api.length, `frame ${i}`).toBeGreaterThanOrEqual(0.999);
+      expect(maxDiff, `frame ${i}`).toBeLessThanOrEqual(1);
+    });
+    fs.rmSync(out, { recursive: true, force: true });
+  });
 
   it('answers the frames in order with the defaults (steps 9, local, centre none, the model psi) and route wasm', () => {
     expect(first.headers.get('x-aurora-route')).toBe('wasm');
