@@ -4,7 +4,7 @@ import { AccessControl } from './auth/access.ts';
 import { KeyStore } from './auth/keys.ts';
 import { RateLimiter } from './auth/rate-limit.ts';
 import { type BlobStore, inlineBlobs } from './cache/blobs.ts';
-import type { CacheDb } from './cache/db.ts';
+import type { CacheDb, WriteAtomically } from './cache/db.ts';
 import { type Background, CacheEviction } from './cache/eviction.ts';
 import { RecentImages } from './cache/recent.ts';
 import { ImageStore } from './cache/store.ts';
@@ -20,6 +20,8 @@ export interface RuntimeParts {
   readonly runtime: string;
   readonly config: EdgeConfig;
   readonly db: CacheDb;
+  /** The database adapter's atomic multi-statement write (its createDb gives it with `db`). */
+  readonly writeAtomically: WriteAtomically;
   readonly blobs?: BlobStore;
   readonly bundles: readonly BundleSource[];
   /** Loads a bundle into onnxruntime-web (this runtime's build of it). */
@@ -46,7 +48,7 @@ export function assembleDeps(parts: RuntimeParts): AppDeps {
   return {
     runtime: parts.runtime,
     models: new ModelRegistry(parts.bundles.map((b) => new ModelEntry(b, parts.loadPipeline))),
-    store: new ImageStore(parts.db, blobs, { eviction, background: parts.background, log }),
+    store: new ImageStore({ db: parts.db, writeAtomically: parts.writeAtomically }, blobs, { eviction, background: parts.background, log }),
     runners: new RunnerPool(config.runners, { fetch: parts.fetch, healthTtlMs: config.runnerHealthTtlMs, callTimeoutMs: config.runnerTimeoutMs }),
     routing: config.routing,
     maxBodyBytes: config.maxBodyBytes,

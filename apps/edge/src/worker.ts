@@ -51,7 +51,7 @@ async function buildApp(env: WorkerEnv): Promise<OpenAPIHono> {
   const deps = assembleDeps({
     runtime: 'workerd',
     config: parseEdgeConfig(env),
-    db: createDb(env.DB),
+    ...createDb(env.DB),
     blobs: env.IMAGES ? r2Blobs(env.IMAGES) : inlineBlobs,
     bundles: [await bundleSource(env)],
     loadPipeline,

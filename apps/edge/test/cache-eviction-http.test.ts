@@ -46,7 +46,7 @@ interface Generated {
 
 /** The app over a real database, with the background runner collecting its work so a test can wait for it. */
 function gateway(maxImages: number, options: { file?: string; onBackground?: () => void } = {}) {
-  const { db, close } = createDb(options.file ?? ':memory:', MIGRATIONS_DIR, { busyTimeoutMs: 50 });
+  const { db, writeAtomically, close } = createDb(options.file ?? ':memory:', MIGRATIONS_DIR, { busyTimeoutMs: 50 });
   const jobs: Promise<unknown>[] = [];
   const logs: string[] = [];
   const maxBytes = Math.round(maxImages * imageBytes);
@@ -54,6 +54,7 @@ function gateway(maxImages: number, options: { file?: string; onBackground?: () 
     runtime: 'test',
     config: parseEdgeConfig({ ANON_RPM: '0', CACHE_MAX_BYTES: String(maxBytes) }),
     db,
+    writeAtomically,
     bundles: [source],
     loadPipeline: () => pipeline,
     wasmHeapBytes: () => 0,

@@ -33,7 +33,7 @@ function tempFile(): string {
 
 /** One gateway process's view of the cache: its own connection, store and eviction, a shared clock. */
 function openCache(options: { file?: string; bound: CacheBound; blobs?: BlobStore; clock: { t: number }; eviction?: EvictionOptions; busyTimeoutMs?: number }) {
-  const { db, close } = createDb(options.file ?? ':memory:', MIGRATIONS_DIR, { busyTimeoutMs: options.busyTimeoutMs });
+  const { db, writeAtomically, close } = createDb(options.file ?? ':memory:', MIGRATIONS_DIR, { busyTimeoutMs: options.busyTimeoutMs });
   const blobs = options.blobs ?? inlineBlobs;
   const logs: string[] = [];
   const log = (message: string, error?: unknown) => logs.push(`${message}${error ? `: ${(error as Error).message}` : ''}`);
@@ -41,7 +41,7 @@ function openCache(options: { file?: string; bound: CacheBound; blobs?: BlobStor
   const eviction = new CacheEviction(db, blobs, options.bound, { now, log, ...options.eviction });
   // The background runner collects the work, so a test can wait for it as a runtime would not.
   const jobs: Promise<unknown>[] = [];
-  const store = new ImageStore(db, blobs, { now, eviction, background: (work) => jobs.push(work), log });
+  const store = new ImageStore({ db, writeAtomically }, blobs, { now, eviction, background: (work) => jobs.push(work), log });
   const settle = async () => {
     while (jobs.length > 0) await jobs.shift();
   };

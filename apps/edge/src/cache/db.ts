@@ -1,3 +1,4 @@
+import type { BatchItem } from 'drizzle-orm/batch';
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
 import type { schema } from './schema.ts';
 
@@ -8,3 +9,20 @@ import type { schema } from './schema.ts';
  */
 // biome-ignore lint/suspicious/noExplicitAny: drizzle's run-result type differs per driver.
 export type CacheDb = BaseSQLiteDatabase<'sync' | 'async', any, typeof schema>;
+
+/** A statement of an atomic write: a drizzle query (select, insert, update, delete) built on the adapter's CacheDb, not yet run. */
+export type AtomicStatement = BatchItem<'sqlite'>;
+
+/**
+ * Runs `statements` in order as one transaction: all of them or, when one fails (or the database
+ * is locked), none, and rejects. Resolves with each statement's rows (a select's, or those of a
+ * RETURNING clause; [] for a statement that returns none). Each database adapter provides its own:
+ * D1 one batch (worker/db.ts), better-sqlite3 one IMMEDIATE transaction (node/db.ts).
+ */
+export type WriteAtomically = (statements: readonly AtomicStatement[]) => Promise<unknown[][]>;
+
+/** What a runtime's database adapter gives the gateway: the drizzle database and its atomic write. */
+export interface CacheDatabase {
+  readonly db: CacheDb;
+  readonly writeAtomically: WriteAtomically;
+}

@@ -1,6 +1,6 @@
 import { and, eq, getTableColumns, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { BlobStore } from './blobs.ts';
-import type { CacheDb } from './db.ts';
+import type { CacheDatabase, CacheDb, WriteAtomically } from './db.ts';
 import type { Background, CacheEviction } from './eviction.ts';
 import { type ImageRow, images, type NewImageRow } from './schema.ts';
 
@@ -39,12 +39,17 @@ export class ImageStore {
   private closed = false;
 
   private readonly background: Background;
+  private readonly db: CacheDb;
+  private readonly writeAtomically: WriteAtomically;
 
   constructor(
-    private readonly db: CacheDb,
+    database: CacheDatabase,
     private readonly blobs: BlobStore,
     private readonly options: ImageStoreOptions = {},
   ) {
+    const { db } = database;
+    this.db = db;
+    this.writeAtomically = database.writeAtomically;
     const log = options.log ?? (() => undefined);
     this.background = options.background ?? ((work) => void work.catch((error) => log('cache background work failed', error)));
     const key = sql.placeholder('key');
@@ -104,8 +109,8 @@ export class ImageStore {
   /**
    * Stores finished images (inserts, or replaces on refresh; the hit count survives, the last-hit
    * time restarts with the new image). Blobs are written before rows, so no row ever points at
-   * missing bytes, and the rows of one batch go in one transaction (D1: one batch; better-sqlite3:
-   * one IMMEDIATE transaction), so a failed or locked write leaves none of them: a request's images
+   * missing bytes, and the rows of one batch go in one transaction (the database adapter's
+   * writeAtomically), so a failed or locked write leaves none of them: a request's images
    * are stored all or not at all (and its fresh blobs are deleted again). Blobs of replaced rows
    * are deleted after the commit, and the eviction bound is checked, both in the background.
    */
@@ -141,38 +146,23 @@ export class ImageStore {
   private async writeRows(rows: readonly NewImageRow[], readReplaced: boolean): Promise<string[]> {
     const upserts = rows.map((row) => {
       const { key: _key, ...update } = row;
-      return (db: Pick<CacheDb, 'insert'>) =>
-        db
-          .insert(images)
-          .values(row)
-          .onConflictDoUpdate({ target: images.key, set: { ...update, lastHitAt: null } });
+      return this.db
+        .insert(images)
+        .values(row)
+        .onConflictDoUpdate({ target: images.key, set: { ...update, lastHitAt: null } });
     });
-    const keys = rows.map((r) => r.key);
-    const previous = (db: Pick<CacheDb, 'select'>) =>
-      db
-        .select({ blobKey: images.blobKey })
-        .from(images)
-        .where(and(inArray(images.key, keys), isNotNull(images.blobKey)));
-    const blobKeysOf = (found: readonly { blobKey: string | null }[]) => found.flatMap((r) => (r.blobKey ? [r.blobKey] : []));
     if (upserts.length === 1 && !readReplaced) {
-      await upserts[0](this.db);
+      await upserts[0];
       return [];
     }
-    const d1 = this.db as { batch?: (statements: readonly unknown[]) => Promise<unknown[]> };
-    if (typeof d1.batch === 'function') {
-      const statements = [...(readReplaced ? [previous(this.db)] : []), ...upserts.map((u) => u(this.db))];
-      const results = await d1.batch.call(this.db, statements);
-      return readReplaced ? blobKeysOf(results[0] as { blobKey: string | null }[]) : [];
-    }
-    // better-sqlite3 is synchronous: its transaction callback must be too.
-    return this.db.transaction(
-      (tx) => {
-        const found = readReplaced ? previous(tx).all() : [];
-        for (const u of upserts) u(tx).run();
-        return blobKeysOf(found as { blobKey: string | null }[]);
-      },
-      { behavior: 'immediate' },
-    );
+    const keys = rows.map((r) => r.key);
+    const previous = this.db
+      .select({ blobKey: images.blobKey })
+      .from(images)
+      .where(and(inArray(images.key, keys), isNotNull(images.blobKey)));
+    const results = await this.writeAtomically(readReplaced ? [previous, ...upserts] : upserts);
+    if (!readReplaced) return [];
+    return (results[0] as { blobKey: string | null }[]).flatMap((r) => (r.blobKey ? [r.blobKey] : []));
   }
 
   /**

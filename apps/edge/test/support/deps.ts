@@ -33,7 +33,7 @@ export interface FakeGenerator {
 
 /** The real app over in-memory SQLite and the real bundle, with a fake in-process generator. */
 export function testApp(env: EnvVars = {}, options: { fetch?: typeof fetch; staticFiles?: StaticReader } = {}) {
-  const { db, close } = createDb(':memory:', MIGRATIONS_DIR);
+  const { db, writeAtomically, close } = createDb(':memory:', MIGRATIONS_DIR);
   const gen: FakeGenerator = { calls: [], fail: null, gate: null };
   const pipeline = {
     async generate(requests: GenerateRequest[]) {
@@ -47,6 +47,7 @@ export function testApp(env: EnvVars = {}, options: { fetch?: typeof fetch; stat
     runtime: 'test',
     config: parseEdgeConfig(env),
     db,
+    writeAtomically,
     bundles: [tinyBundle()],
     loadPipeline: async () => pipeline,
     wasmHeapBytes: () => 0,
