@@ -5,7 +5,6 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertSql, prepareKey } from '../apps/edge/src/auth/keys.ts';
 import { type LocalRunner, startReadyLocalRunner } from '../apps/edge/src/node/runner-process.ts';
-import { REPO_ROOT } from '../apps/edge/src/node.ts';
 import { gatewayContract } from './support/gateway-contract.ts';
 import { type Worker, startWorker, wranglerD1 } from './support/workerd.ts';
 
@@ -33,7 +32,7 @@ describe('workerd, D1 rows, one GPU runner', () => {
   let started: { worker: Worker; base: string };
 
   beforeAll(async () => {
-    runner = await startReadyLocalRunner({ repoRoot: REPO_ROOT, secret: randomBytes(24).toString('hex'), log: () => undefined });
+    runner = await startReadyLocalRunner({ secret: randomBytes(24).toString('hex'), log: () => undefined });
     started = await startWorker(dir, {
       RUNNERS: { type: 'plain_text', value: runner.url },
       RUNNER_SHARED_SECRET: { type: 'plain_text', value: runner.secret },

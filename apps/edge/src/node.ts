@@ -5,17 +5,16 @@
  *   PORT=8787 HOST DATABASE_PATH LOCAL_RUNNER=1 EDGE_BUNDLES, and the shared variables of config.ts
  * Without EDGE_BUNDLES it serves aurora-tiny (the default, built here) and then the trained bundles
  * committed under models/ (node/shipped-models.ts); EDGE_BUNDLES names exactly the bundles served.
- * It also builds the <aurora-image> script (buildEmbed) into a temporary folder and serves it.
+ * It serves the <aurora-image> script from its built assets (EDGE_ASSETS_DIR, default
+ * apps/edge/dist/node: node/assets.ts) and starts the runner from RUNNER_ENTRY, default the
+ * installed @aurora-edge/gpu-runner's server (node/runner-process.ts).
  */
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
 import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BundleError, type BundleSource, verifyBundle } from '@aurora-edge/model';
-import { buildEmbed } from '@aurora-edge/embed/build';
 import { defaultBundlePath, ensureDefaultBundle, readBundleDir } from '@aurora-edge/model/node';
 import type { HttpBindings } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
@@ -24,11 +23,12 @@ import { GatewayMetrics } from './observe/gateway-metrics.ts';
 import { assembleDeps } from './assemble.ts';
 import { ConfigError, type EnvVars, intVar, parseEdgeConfig } from './config.ts';
 import type { AppDeps } from './deps.ts';
+import { embedDir, nodeAssetsDir } from './node/assets.ts';
 import { createDb } from './node/db.ts';
 import { listen } from './node/http-server.ts';
 import { startMetricsServer } from './node/metrics-server.ts';
 import { databasePath, MIGRATIONS_DIR, REPO_ROOT, SHIPPED_MODELS_DIR } from './node/paths.ts';
-import { type LocalRunner, runnerAvailable, startReadyLocalRunner } from './node/runner-process.ts';
+import { type LocalRunner, runnerEntry, startReadyLocalRunner } from './node/runner-process.ts';
 import { RunnerSupervisor } from './node/runner-supervisor.ts';
 import { shippedModels } from './node/shipped-models.ts';
 import { nodeStaticFiles, ortDistDir } from './node/static.ts';
@@ -100,20 +100,14 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   const wantRunner = String(env.LOCAL_RUNNER ?? '1') !== '0';
   if (problems.length) throw new ConfigError(problems);
   parseEdgeConfig(env); // fail fast on a bad variable before starting anything
+  const entry = wantRunner ? runnerEntry(env) : null;
+  const assetsDir = await nodeAssetsDir(env, log);
 
   const { sources, dirs } = await bundleSources(env, options.modelsDir ?? SHIPPED_MODELS_DIR, log);
-  const { db, close: closeDb } = createDb(databasePath(env), MIGRATIONS_DIR);
-  // The embed script is built per gateway (a quarter second), so concurrent gateways never share a folder.
-  const embedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-embed-'));
-  const embedBuilt = buildEmbed(embedDir);
-  embedBuilt.catch(() => undefined);
-  const cleanUp = () => {
-    closeDb();
-    fs.rmSync(embedDir, { recursive: true, force: true });
-  };
-  const runnerOptions = { repoRoot: REPO_ROOT, secret: randomBytes(32).toString('hex'), bundles: dirs, log };
-  const runnerStarting = wantRunner && runnerAvailable(REPO_ROOT) ? startReadyLocalRunner(runnerOptions) : null;
-  if (wantRunner && !runnerStarting) log('aurora-edge: apps/gpu-runner is not there; running without a local runner');
+  const { db, writeAtomically, close: cleanUp } = createDb(databasePath(env), MIGRATIONS_DIR);
+  const runnerOptions = { entry: entry ?? undefined, secret: randomBytes(32).toString('hex'), bundles: dirs, log };
+  const runnerStarting = entry ? startReadyLocalRunner(runnerOptions) : null;
+  if (wantRunner && !entry) log('aurora-edge: @aurora-edge/gpu-runner is not installed (and RUNNER_ENTRY is not set); running without a local runner');
   // In-process generation runs in worker threads, one per model (one model copy each), so Node's
   // main thread never runs onnxruntime-web's synchronous WASM. The runner starts while the default
   // model's thread loads it.
@@ -138,7 +132,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   let deps: AppDeps;
   let app: OpenAPIHono;
   try {
-    const [, started] = await Promise.all([preloaded, runnerStarting, embedBuilt]);
+    const [, started] = await Promise.all([preloaded, runnerStarting]);
     // Supervised from here on: restarted when it dies (runner-supervisor.ts).
     const supervisor = started ? new RunnerSupervisor(started, runnerOptions, log) : null;
     runner = supervisor;
@@ -147,12 +141,13 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
       runtime: 'node',
       config,
       db,
+      writeAtomically,
       bundles: sources,
       loadPipeline,
       wasmHeapBytes: () => threadsUp.reduce((sum, t) => sum + t.heapBytes, 0),
       // The socket's peer (X-Forwarded-For only with TRUST_PROXY, in the shared code).
       clientIp: (c) => (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.remoteAddress,
-      staticFiles: nodeStaticFiles(embedDir, ortDistDir(), sources),
+      staticFiles: nodeStaticFiles(embedDir(assetsDir), ortDistDir(), sources),
       background: ctx.waitUntil,
       log: (message, error) => log(`${message}${error ? ` ${(error as Error)?.stack ?? String(error)}` : ''}`),
     });

@@ -30,6 +30,8 @@ export interface EmbedBuild {
    */
   readonly ortChunks: OrtChunks;
   readonly files: EmbedFile[];
+  /** Every source file the build read (absolute paths): what a cached build is stale against. */
+  readonly inputs: string[];
 }
 
 export interface BuildEmbedOptions {
@@ -99,8 +101,9 @@ function inputsOf(meta: Metafile, output: string): string[] {
 /**
  * Builds the embed script into `outDir`: embed.js (the element and the API client, small) and
  * embed-local-<hash>.js chunks, imported only by mode="local": the model pipeline, and
- * onnxruntime-web's WASM build or its WebGPU build (whichever the page can use). The gateway
- * calls this at start and serves outDir; nothing built is committed.
+ * onnxruntime-web's WASM build or its WebGPU build (whichever the page can use). The Node
+ * gateway serves it from its assets folder (apps/edge/src/node/assets.ts), the Worker from its
+ * static assets; nothing built is committed.
  */
 export async function buildEmbed(outDir: string, options: BuildEmbedOptions = {}): Promise<EmbedBuild> {
   const out = path.resolve(outDir);
@@ -120,16 +123,23 @@ export async function buildEmbed(outDir: string, options: BuildEmbedOptions = {}
   } as const;
 
   // onnxruntime-web's builds without the inlined glue: each imports its ort-wasm-simd-threaded[.jspi|.asyncify].mjs from wasmPaths.
+  const inputs = new Set<string>();
+  const read = (meta: Metafile) => {
+    for (const input of Object.keys(meta.inputs)) inputs.add(path.resolve(input));
+    return meta;
+  };
   const ortChunk = async (which: keyof OrtChunks) =>
     jsOutput(
-      (
-        await build({
-          ...common,
-          entryPoints: { 'embed-local': path.join(SRC, 'local', ORT_SOURCES[which]) },
-          entryNames: '[name]-[hash]',
-          conditions: ['onnxruntime-web-use-extern-wasm'],
-        })
-      ).metafile,
+      read(
+        (
+          await build({
+            ...common,
+            entryPoints: { 'embed-local': path.join(SRC, 'local', ORT_SOURCES[which]) },
+            entryNames: '[name]-[hash]',
+            conditions: ['onnxruntime-web-use-extern-wasm'],
+          })
+        ).metafile,
+      ),
     );
   const ortChunks: OrtChunks = { wasm: await ortChunk('wasm'), webgpu: await ortChunk('webgpu'), webgpuJspi: await ortChunk('webgpuJspi') };
   const local = await build({
@@ -138,11 +148,12 @@ export async function buildEmbed(outDir: string, options: BuildEmbedOptions = {}
     entryNames: '[name]-[hash]',
     plugins: [ortChunksExternal(ortChunks), zodEnglishOnly],
   });
-  const localChunk = jsOutput(local.metafile);
+  const localChunk = jsOutput(read(local.metafile));
   const ortInLocal = inputsOf(local.metafile, path.join(out, localChunk)).filter((i) => /onnxruntime-web/.test(i));
   if (ortInLocal.length > 0) throw new Error(`the local chunk must import onnxruntime-web lazily, but it bundles ${ortInLocal.join(', ')}`);
 
   const main = await build({ ...common, entryPoints: { embed: path.join(SRC, 'embed.ts') }, entryNames: '[name]', plugins: [localChunkExternal(localChunk)] });
+  read(main.metafile);
   const heavy = inputsOf(main.metafile, path.join(out, 'embed.js')).filter((i) => /onnxruntime|[\\/]model[\\/]src[\\/]|zod/.test(i));
   if (heavy.length > 0) throw new Error(`embed.js must not contain onnxruntime-web or the model, but it bundles ${heavy.join(', ')}`);
 
@@ -155,5 +166,5 @@ export async function buildEmbed(outDir: string, options: BuildEmbedOptions = {}
       const contentType = name.endsWith('.map') ? 'application/json; charset=utf-8' : 'text/javascript; charset=utf-8';
       return { name, bytes: bytes.byteLength, gzipBytes: gzipSync(bytes).byteLength, contentType, immutable: name.startsWith('embed-local-') };
     });
-  return { outDir: out, entry: 'embed.js', localChunk, ortChunks, files };
+  return { outDir: out, entry: 'embed.js', localChunk, ortChunks, files, inputs: [...inputs].sort() };
 }

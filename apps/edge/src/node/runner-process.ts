@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ConfigError, type EnvVars } from '../config.ts';
 
 export interface LocalRunner {
   readonly url: string;
@@ -13,7 +16,8 @@ export interface LocalRunner {
 }
 
 export interface LocalRunnerOptions {
-  readonly repoRoot: string;
+  /** The runner's entry file (default: runnerEntry(process.env)). */
+  readonly entry?: string;
   readonly secret: string;
   /** Bundle folders for RUNNER_BUNDLES (empty: the runner's built-in aurora-tiny). */
   readonly bundles?: readonly string[];
@@ -25,11 +29,28 @@ export interface LocalRunnerOptions {
   readonly port?: number;
 }
 
-export const RUNNER_ENTRY = 'apps/gpu-runner/src/server.ts';
+const require = createRequire(import.meta.url);
 
-export function runnerAvailable(repoRoot: string): boolean {
-  return fs.existsSync(path.join(repoRoot, RUNNER_ENTRY));
+/**
+ * The GPU runner's entry file: RUNNER_ENTRY (a ConfigError when there is no such file), else the
+ * `./server` export of @aurora-edge/gpu-runner as installed; null when that is not installed.
+ */
+export function runnerEntry(env: EnvVars): string | null {
+  if (env.RUNNER_ENTRY) {
+    const entry = path.resolve(String(env.RUNNER_ENTRY));
+    if (!fs.statSync(entry, { throwIfNoEntry: false })?.isFile())
+      throw new ConfigError([`RUNNER_ENTRY=${entry}: no such file (the GPU runner's server entry)`]);
+    return entry;
+  }
+  try {
+    return require.resolve('@aurora-edge/gpu-runner/server');
+  } catch {
+    return null;
+  }
 }
+
+/** tsx's loader, by file URL, so a TypeScript entry runs whatever the working directory. */
+const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 
 /** A free loopback TCP port (asked of the kernel, then released for the child to take). */
 export function freePort(): Promise<number> {
@@ -45,16 +66,17 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Starts apps/gpu-runner as a child process on a free loopback port with the given shared
- * secret, and ends it with the parent. Code against its protocol only: PORT, HOST,
+ * Starts the GPU runner (`entry`, run through tsx) as a child process on a free loopback port
+ * with the given shared secret, and ends it with the parent. Code against its protocol only: PORT, HOST,
  * RUNNER_SHARED_SECRET, RUNNER_BUNDLES and GET /readyz.
  */
 export async function startLocalRunner(options: LocalRunnerOptions): Promise<LocalRunner> {
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const child = spawn(process.execPath, ['--import', 'tsx', RUNNER_ENTRY], {
-    cwd: options.repoRoot,
+  const entry = options.entry ?? runnerEntry(options.env ?? process.env);
+  if (!entry) throw new Error('no GPU runner to start: @aurora-edge/gpu-runner is not installed and RUNNER_ENTRY is not set');
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, entry], {
     env: {
       ...(options.env ?? process.env),
       PORT: String(port),
