@@ -7,17 +7,16 @@
  */
 import * as fs from 'node:fs';
 import ortNode from 'onnxruntime-node';
-import * as ortWeb from 'onnxruntime-web';
 import { parseGeneratorConfig } from '../packages/model/src/config/generator-config.ts';
 import { generatorPreset } from '../packages/model/src/config/presets.ts';
 import { buildGenerator } from '../packages/model/src/generator/generator.ts';
+import { loadOrtWasm } from '../packages/model/src/node/ort-node.ts';
 import { encodeModel } from '../packages/model/src/onnx/encode.ts';
 import { randomProvider } from '../packages/model/src/onnx/providers.ts';
 import { GeneratorSession } from '../packages/model/src/runtime/generator-session.ts';
-import type { OrtModule } from '../packages/model/src/runtime/ort-types.ts';
 import { syntheticBatch } from './common.ts';
 
-ortWeb.env.wasm.numThreads = 1;
+const ortWeb = await loadOrtWasm();
 const arg = process.argv[2] ?? 'aurora-tiny';
 // A preset name, or a fixture folder's config.json ({ generator: {...} }).
 const config = arg.endsWith('.json') ? parseGeneratorConfig((JSON.parse(fs.readFileSync(arg, 'utf8')) as { generator: unknown }).generator) : generatorPreset(arg);
@@ -27,7 +26,7 @@ const shape = { clipWidth: config.clip_out_dim, zDim: config.z_dim, numLayers: b
 const names = built.graph.outputs.map((o) => o.name).filter((n) => !n.startsWith('router/') && n !== 'center_wp' && n !== 'wp_toward_avg');
 let bad = 0;
 for (const [runtime, ort] of [['node', ortNode], ['web', ortWeb]] as const) {
-  const session = await GeneratorSession.create(ort as unknown as OrtModule, model, shape);
+  const session = await GeneratorSession.create(ort, model, shape);
   const full = syntheticBatch(shape, 8, 3);
   const per = (n: number) => ({
     ...full,

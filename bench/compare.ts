@@ -9,8 +9,8 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import ortNode from 'onnxruntime-node';
-import * as ortWeb from 'onnxruntime-web';
 import { generatorPreset } from '../packages/model/src/config/presets.ts';
+import { loadOrtWasm } from '../packages/model/src/node/ort-node.ts';
 import { GeneratorSession } from '../packages/model/src/runtime/generator-session.ts';
 import type { OrtModule } from '../packages/model/src/runtime/ort-types.ts';
 import { median, syntheticBatch } from './common.ts';
@@ -35,8 +35,7 @@ const batches = flag('--batches', '1,8').split(',').map(Number);
 const reps = Number(flag('--reps', '5'));
 const runs = Number(flag('--runs', '8'));
 const preset = flag('--preset', 'aurora-tiny');
-ortWeb.env.wasm.numThreads = 1;
-const ort = (web ? ortWeb : ortNode) as unknown as OrtModule;
+const ort: OrtModule = web ? await loadOrtWasm() : ortNode;
 const config = generatorPreset(preset);
 const shape = { clipWidth: config.clip_out_dim, zDim: config.z_dim, numLayers: Number(flag('--layers', '10')) };
 

@@ -50,11 +50,11 @@ import { Graph } from '../packages/model/src/onnx/graph.ts';
 import { ParamRegistry } from '../packages/model/src/onnx/params.ts';
 import { randomProvider, sharedProvider } from '../packages/model/src/onnx/providers.ts';
 import { GeneratorSession, type GeneratorShape } from '../packages/model/src/runtime/generator-session.ts';
-import type { InferenceSession, OrtModule, Tensor } from '../packages/model/src/runtime/ort-types.ts';
+import type { InferenceSession, Tensor } from '../packages/model/src/runtime/ort-types.ts';
 import { median, noise, syntheticBatch, timeRuns } from './common.ts';
 import { fastRandomProvider } from './random-weights.ts';
 
-const ort = ortNode as unknown as OrtModule;
+const ort = ortNode;
 
 /** The formulation a provider runs from a bundle: the GPU graph's grouped MoE, or the sparse one on the CPU. */
 export function shippedMoe(provider: ExecutionProvider): MoeMode {

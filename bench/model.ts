@@ -24,13 +24,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ortNode from 'onnxruntime-node';
-import * as ortWeb from 'onnxruntime-web';
 import { generatorPreset } from '../packages/model/src/config/presets.ts';
 import { countFlops } from '../packages/model/src/flops/count.ts';
 import { buildGenerator } from '../packages/model/src/generator/generator.ts';
 import { toUint8Image } from '../packages/model/src/image/postprocess.ts';
 import { feedForward } from '../packages/model/src/layers/feed-forward.ts';
 import { Builder } from '../packages/model/src/onnx/builder.ts';
+import { loadOrtWasm } from '../packages/model/src/node/ort-node.ts';
 import { encodeModel } from '../packages/model/src/onnx/encode.ts';
 import { Graph } from '../packages/model/src/onnx/graph.ts';
 import { type ParamProvider, ParamRegistry, type ParamSpec } from '../packages/model/src/onnx/params.ts';
@@ -40,9 +40,8 @@ import type { InferenceSession, OrtModule, Tensor } from '../packages/model/src/
 import { median, noise, syntheticBatch, timeRuns } from './common.ts';
 import { fastRandomProvider } from './random-weights.ts';
 
-const node = ortNode as unknown as OrtModule;
-const web = ortWeb as unknown as OrtModule;
-ortWeb.env.wasm.numThreads = 1;
+const node = ortNode;
+const web = await loadOrtWasm();
 
 const SELF = fileURLToPath(import.meta.url);
 const PEAK_N = 2048;

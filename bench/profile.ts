@@ -5,10 +5,9 @@
 import * as fs from 'node:fs';
 import ortNode from 'onnxruntime-node';
 import { GeneratorSession } from '../packages/model/src/runtime/generator-session.ts';
-import type { OrtModule } from '../packages/model/src/runtime/ort-types.ts';
 import { buildPresetModel, syntheticBatch } from './common.ts';
 
-const ort = ortNode as unknown as OrtModule;
+const ort = ortNode;
 const [file, batchArg, runsArg] = process.argv.slice(2);
 const batch = Number(batchArg ?? 1);
 const runs = Number(runsArg ?? 10);

@@ -48,15 +48,12 @@ function runChild(file: string, args: readonly string[], env: NodeJS.ProcessEnv 
 async function childCold(runtime: 'wasm' | 'node', bundleDir: string): Promise<Record<string, number>> {
   const importStart = performance.now(); // ms since this process started (performance.timeOrigin)
   const { AuroraPipeline } = await import('@aurora-edge/model');
-  const { readBundleDir, loadOrtNode } = await import('@aurora-edge/model/node');
+  const { readBundleDir, loadOrtNode, loadOrtWasm } = await import('@aurora-edge/model/node');
   let ort: OrtModule;
   let options: SessionLoadOptions;
   if (runtime === 'wasm') {
-    const web = await import('onnxruntime-web');
-    web.env.wasm.numThreads = 1;
-    web.env.wasm.proxy = false;
     const { WASM_SESSION_OPTIONS } = await import('../apps/edge/src/generate/wasm.ts');
-    ort = web as unknown as OrtModule;
+    ort = await loadOrtWasm();
     options = { sessionOptions: WASM_SESSION_OPTIONS }; // exactly the gateway's in-process sessions
   } else {
     ort = await loadOrtNode();

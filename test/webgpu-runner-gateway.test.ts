@@ -14,7 +14,6 @@ import { decodePng } from '../packages/model/src/image/png.ts';
 import { readBundleDir } from '../packages/model/src/node/bundle-dir.ts';
 import { probeWebGpu, sessionOptionsFor } from '../packages/model/src/node/execution-providers.ts';
 import { AuroraPipeline } from '../packages/model/src/pipeline/pipeline.ts';
-import type { OrtModule } from '../packages/model/src/runtime/ort-types.ts';
 import { parityStats, withinParity } from '../packages/model/test/support/parity.ts';
 import { postJson, removeTempDirs, startGateway, tempDir } from './support/reliability.ts';
 
@@ -61,7 +60,7 @@ describe.skipIf(!probe.ok)('the GPU runner on webgpu behind the gateway', () => 
     expect(a.headers.get('x-aurora-route')).toBe('runner');
     const body = a.json as { data: { b64_json: string; seed: number; route: string }[] };
     expect(body.data.map((d) => [d.seed, d.route])).toEqual([[41, 'runner'], [42, 'runner'], [43, 'runner']]);
-    const cpu = await AuroraPipeline.load(ortNode as unknown as OrtModule, readBundleDir(bundleDir), { preferPaths: true, sessionOptions: sessionOptionsFor('cpu') });
+    const cpu = await AuroraPipeline.load(ortNode, readBundleDir(bundleDir), { preferPaths: true, sessionOptions: sessionOptionsFor('cpu') });
     const expected = await cpu.generate(body.data.map((d) => ({ prompt: 'a lighthouse on a cliff', seed: d.seed, psi: 0.6 })));
     for (const [i, d] of body.data.entries()) {
       const png = decodePng(new Uint8Array(Buffer.from(d.b64_json, 'base64')));

@@ -11,9 +11,8 @@ import { maxAbsDiff } from '../../packages/model/src/conform/compare.ts';
 import type { BundleSource } from '../../packages/model/src/bundle/bundle.ts';
 import { createGraphSession } from '../../packages/model/src/pipeline/sessions.ts';
 import { GeneratorSession } from '../../packages/model/src/runtime/generator-session.ts';
-import type { OrtModule } from '../../packages/model/src/runtime/ort-types.ts';
 
-const ort = ortNode as unknown as OrtModule;
+const ort = ortNode;
 
 export function floats(file: string): Float32Array {
   return new Float32Array(new Uint8Array(fs.readFileSync(file)).buffer);

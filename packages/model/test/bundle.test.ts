@@ -10,7 +10,6 @@ import { parseGeneratorConfig } from '../src/config/generator-config.ts';
 import { decodePng } from '../src/image/png.ts';
 import { randomProvider } from '../src/onnx/providers.ts';
 import { AuroraPipeline } from '../src/pipeline/pipeline.ts';
-import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { buildTinyBundle } from '../src/bundle/aurora-tiny.ts';
 import { memoryBundle, readVerified, verifyBundle } from '../src/bundle/bundle.ts';
 import { BundleError, manifestContentHash, parseBundleManifest } from '../src/bundle/manifest.ts';
@@ -83,8 +82,8 @@ describe('loading checks every file against the manifest (one path for every loa
     const dir = tinyBundleDir();
     zeroFourBytes(dir, name);
     const message = new RegExp(`bundle \\S+: ${name.replace(/\./g, '\\.')} is corrupt \\(sha256 [0-9a-f]{64}, manifest [0-9a-f]{64}\\)`);
-    await expect(AuroraPipeline.load(ortNode as unknown as OrtModule, readBundleDir(dir), { preferPaths: true })).rejects.toThrow(message);
-    await expect(AuroraPipeline.load(ortNode as unknown as OrtModule, readBundleDir(dir), { preferPaths: false })).rejects.toThrow(BundleError);
+    await expect(AuroraPipeline.load(ortNode, readBundleDir(dir), { preferPaths: true })).rejects.toThrow(message);
+    await expect(AuroraPipeline.load(ortNode, readBundleDir(dir), { preferPaths: false })).rejects.toThrow(BundleError);
     await expect(verifyBundle(readBundleDir(dir))).rejects.toThrow(message);
   });
 
@@ -92,11 +91,11 @@ describe('loading checks every file against the manifest (one path for every loa
     const dir = tinyBundleDir();
     const source = readBundleDir(dir);
     const good = fs.readFileSync(path.join(dir, 'generator.onnx.data'));
-    await AuroraPipeline.load(ortNode as unknown as OrtModule, source, { preferPaths: true });
+    await AuroraPipeline.load(ortNode, source, { preferPaths: true });
     zeroFourBytes(dir);
-    await expect(AuroraPipeline.load(ortNode as unknown as OrtModule, source, { preferPaths: true })).rejects.toThrow(/generator\.onnx\.data is corrupt/);
+    await expect(AuroraPipeline.load(ortNode, source, { preferPaths: true })).rejects.toThrow(/generator\.onnx\.data is corrupt/);
     fs.writeFileSync(path.join(dir, 'generator.onnx.data'), good);
-    await AuroraPipeline.load(ortNode as unknown as OrtModule, source, { preferPaths: true });
+    await AuroraPipeline.load(ortNode, source, { preferPaths: true });
   });
 
   it('hashes a file past 2 GiB as a stream, holding a few MiB, not the file', async () => {
@@ -138,7 +137,7 @@ describe('a bundle whose ms_training_res stops below resolution', () => {
     expect(built.manifest.resolution).toBe(32);
     const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-test-')), 'stops-at-32');
     writeBundleDir(built, dir);
-    const pipeline = await AuroraPipeline.load(ortNode as unknown as OrtModule, readBundleDir(dir), { preferPaths: true });
+    const pipeline = await AuroraPipeline.load(ortNode, readBundleDir(dir), { preferPaths: true });
     const [image] = await pipeline.generate([{ prompt: 'a red apple', seed: 1 }]);
     expect([image.width, image.height]).toEqual([32, 32]);
     expect(decodePng(image.png).width).toBe(32);

@@ -13,7 +13,6 @@ import { readBundleDir } from '../src/node/bundle-dir.ts';
 import { upgradeBundleDir } from '../src/node/upgrade-bundle.ts';
 import { AuroraInterpolator } from '../src/pipeline/interpolation.ts';
 import { AuroraPipeline } from '../src/pipeline/pipeline.ts';
-import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
 const STAGE_FILES = ['generator-text.onnx', 'generator-image.onnx', 'generator-image-gpu.onnx'];
@@ -64,7 +63,7 @@ describe('aurora interpolate', () => {
     const strip = PNG.sync.read(fs.readFileSync(path.join(out, 'strip.png')));
     expect([strip.width, strip.height]).toEqual([5 * frames[0].width, frames[0].height]);
 
-    const ort = ortNode as unknown as OrtModule;
+    const ort = ortNode;
     const source = readBundleDir(bundle);
     const pipeline = await AuroraPipeline.load(ort, source, { preferPaths: true });
     const lib = await (await AuroraInterpolator.load(ort, source, pipeline.text, { preferPaths: true })).interpolate({ from: 'a red apple', to: 'a green pear', steps: 5, seed: 4, interpolateGlobal: true });

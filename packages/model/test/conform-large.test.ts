@@ -17,13 +17,12 @@ import { FixtureDir } from '../src/node/fixture-dir.ts';
 import { createGraphSessionNode, initializerBytes } from '../src/node/graph-session.ts';
 import { randomProvider } from '../src/onnx/providers.ts';
 import { GeneratorSession } from '../src/runtime/generator-session.ts';
-import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { bytesSource } from '../src/weights/byte-source.ts';
 import { openZip, readZipEntry } from '../src/weights/zip.ts';
 import { HAS_REFERENCE, REFERENCE_DIR } from './support/reference.ts';
 import { writeSparseZip64 } from './support/sparse-zip64.ts';
 
-const ort = ortNode as unknown as OrtModule;
+const ort = ortNode;
 
 const graphDirs = () => new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('aurora-graph-')));
 

@@ -8,13 +8,12 @@ import { FixtureDir } from '../src/node/fixture-dir.ts';
 import { readBundleDir } from '../src/node/bundle-dir.ts';
 import { createGraphSession } from '../src/pipeline/sessions.ts';
 import { GeneratorSession } from '../src/runtime/generator-session.ts';
-import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { runAuroraInProcess } from './support/cli.ts';
 import { CLIP_VOCAB, HAS_REFERENCE, REFERENCE_DIR } from './support/reference.ts';
 import { scriptModuleArchive } from './support/torchscript-archive.ts';
 import { type StateDict, createTensor, readStateDict } from '../src/weights/index.ts';
 
-const ort = ortNode as unknown as OrtModule;
+const ort = ortNode;
 
 /** `aurora <args>` in process (support/cli.ts); cli.e2e.test.ts runs the binary. */
 const aurora = (...args: string[]) => runAuroraInProcess(args);

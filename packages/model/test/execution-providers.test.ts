@@ -6,9 +6,8 @@ import ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { isCpuEmulatedAdapter, parseLoaderDevices, pickAdapter, probeWebGpu, resolveExecutionProvider } from '../src/node/execution-providers.ts';
 import { parsePlacementLog } from '../src/node/placements.ts';
-import type { OrtModule } from '../src/runtime/ort-types.ts';
 
-const ort = ortNode as unknown as OrtModule;
+const ort = ortNode;
 
 // The Vulkan loader's VK_LOADER_DEBUG=driver lines as libvulkan1 1.3.239 prints them (lavapipe from
 // this machine; the NVIDIA line in the same format, as a host with both drivers lists them).

@@ -11,9 +11,8 @@ import { buildGenerator } from '../src/generator/generator.ts';
 import { encodeModel } from '../src/onnx/encode.ts';
 import { randomProvider } from '../src/onnx/providers.ts';
 import { GeneratorSession } from '../src/runtime/generator-session.ts';
-import type { OrtModule } from '../src/runtime/ort-types.ts';
 
-const ort = ortNode as unknown as OrtModule;
+const ort = ortNode;
 
 const bits = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 

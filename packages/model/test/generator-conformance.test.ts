@@ -11,13 +11,12 @@ import { FixtureDir } from '../src/node/fixture-dir.ts';
 import { encodeModel } from '../src/onnx/encode.ts';
 import { checkpointProvider } from '../src/onnx/providers.ts';
 import { GeneratorSession } from '../src/runtime/generator-session.ts';
-import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { readGeneratorStateDict, toFloat32 } from '../src/weights/index.ts';
 import { generatorCases, HAS_REFERENCE, REFERENCE_DIR } from './support/reference.ts';
 
 ortWeb.env.wasm.numThreads = 1;
-const node = ortNode as unknown as OrtModule;
-const web = ortWeb as unknown as OrtModule;
+const node = ortNode;
+const web = ortWeb;
 
 function loadCase(name: string) {
   const fx = new FixtureDir(path.join(REFERENCE_DIR, name));

@@ -6,7 +6,6 @@ import { buildGenerator } from '../src/generator/generator.ts';
 import { encodeModel } from '../src/onnx/encode.ts';
 import { checkpointProvider, randomProvider, shapeOnlyProvider } from '../src/onnx/providers.ts';
 import { GeneratorSession } from '../src/runtime/generator-session.ts';
-import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { sampleLatents } from '../src/sampling/latent.ts';
 import { SMALL_32 } from './support/small-config.ts';
 import { createTensor } from '../src/weights/index.ts';
@@ -21,7 +20,7 @@ async function run(change: Partial<GeneratorConfigInput>, psi: number[], center 
   const config = parseGeneratorConfig({ ...BASE, ...change });
   const built = buildGenerator(config, randomProvider(5), { exposeIntermediates: true });
   const shape = { clipWidth: config.clip_out_dim, zDim: config.z_dim, numLayers: built.layout.numLayers };
-  const session = await GeneratorSession.create(ortNode as unknown as OrtModule, encodeModel(built.graph).model, shape);
+  const session = await GeneratorSession.create(ortNode, encodeModel(built.graph).model, shape);
   const n = psi.length;
   const k = 3;
   const out = await session.run(

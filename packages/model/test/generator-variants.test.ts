@@ -5,7 +5,6 @@ import { buildGenerator } from '../src/generator/generator.ts';
 import { encodeModel } from '../src/onnx/encode.ts';
 import { randomProvider } from '../src/onnx/providers.ts';
 import { GeneratorSession } from '../src/runtime/generator-session.ts';
-import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { sampleLatents } from '../src/sampling/latent.ts';
 import { SMALL_32 } from './support/small-config.ts';
 
@@ -31,7 +30,7 @@ describe('every generator code path builds, runs and keeps samples independent',
     it(name, async () => {
       const config = parseGeneratorConfig({ ...BASE, ...change });
       const built = buildGenerator(config, randomProvider(3));
-      const session = await GeneratorSession.create(ortNode as unknown as OrtModule, encodeModel(built.graph).model, {
+      const session = await GeneratorSession.create(ortNode, encodeModel(built.graph).model, {
         clipWidth: config.clip_out_dim,
         zDim: config.z_dim,
         numLayers: built.layout.numLayers,

@@ -47,15 +47,15 @@ describe('interpolation frames agree across runtimes', () => {
   let cpu: Interpolation[];
   beforeAll(async () => {
     dir = tinyBundleDir();
-    cpu = await framesOn(ortNode as unknown as OrtModule, { preferPaths: true }, dir);
+    cpu = await framesOn(ortNode, { preferPaths: true }, dir);
   });
 
   it('onnxruntime-web (WASM) vs onnxruntime-node (CPU)', async () => {
-    expectParity(cpu, await framesOn(ortWeb as unknown as OrtModule, { preferPaths: false }, dir));
+    expectParity(cpu, await framesOn(ortWeb, { preferPaths: false }, dir));
   });
 
   it.skipIf(!probe.ok)('WebGPU (grouped-MoE image stage) vs CPU', async () => {
-    const ort = ortNode as unknown as OrtModule;
+    const ort = ortNode;
     const webgpu = await framesOn(ort, { preferPaths: true, sessionOptions: sessionOptionsFor('webgpu'), generatorGraph: generatorGraphFor('webgpu') }, dir);
     expectParity(cpu, webgpu);
   });

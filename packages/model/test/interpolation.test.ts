@@ -10,13 +10,12 @@ import { readBundleDir } from '../src/node/bundle-dir.ts';
 import { AuroraInputError } from '../src/pipeline/errors.ts';
 import { AuroraInterpolator, blendCodes, interpolationWeights } from '../src/pipeline/interpolation.ts';
 import { AuroraPipeline } from '../src/pipeline/pipeline.ts';
-import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { sampleLatents } from '../src/sampling/latent.ts';
 import { ClipTokenizer } from '../src/tokenizer/clip-tokenizer.ts';
 import { HAS_REFERENCE, REFERENCE_DIR, SHARED_DIR, SKIP_REFERENCE_REASON } from './support/reference.ts';
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
-const ort = ortNode as unknown as OrtModule;
+const ort = ortNode;
 const INTERP_FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures/interp');
 
 describe('the blend follows the reference run_interpolate.py', () => {

@@ -25,8 +25,8 @@ ortWeb.env.wasm.numThreads = 1;
 const BOUND = 1e-5;
 const W_DIM = 8;
 const RUNTIMES: [string, OrtModule][] = [
-  ['onnxruntime-node', ortNode as unknown as OrtModule],
-  ['onnxruntime-web', ortWeb as unknown as OrtModule],
+  ['onnxruntime-node', ortNode],
+  ['onnxruntime-web', ortWeb],
 ];
 
 /** Deterministic values in [-1, 1). */

@@ -14,12 +14,11 @@ import { randomProvider } from '../src/onnx/providers.ts';
 import { feedForward, groupBlockSize, MOE_MODES } from '../src/layers/feed-forward.ts';
 import { readBundleDir } from '../src/node/bundle-dir.ts';
 import { AuroraPipeline } from '../src/pipeline/pipeline.ts';
-import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { parityStats, withinParity } from './support/parity.ts';
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
 ortWeb.env.wasm.numThreads = 1;
-const node = ortNode as unknown as OrtModule;
+const node = ortNode;
 
 describe('MoE formulations', () => {
   it.each([
@@ -57,7 +56,7 @@ describe('MoE formulations', () => {
     const source = readBundleDir(tinyBundleDir());
     expect(source.manifest.generator.gpuGraph).toBe('generator-gpu.onnx');
     const sparse = await AuroraPipeline.load(node, source, { preferPaths: true });
-    const grouped = await AuroraPipeline.load(ortWeb as unknown as OrtModule, source, { generatorGraph: 'gpu' });
+    const grouped = await AuroraPipeline.load(ortWeb, source, { generatorGraph: 'gpu' });
     const requests = ['a red apple on a table', 'a cat in the rain', 'a castle under the stars'].flatMap((prompt) => [0, 7].map((seed) => ({ prompt, seed })));
     const [a, b] = [await sparse.generate(requests), await grouped.generate(requests)];
     for (let i = 0; i < requests.length; i++) {

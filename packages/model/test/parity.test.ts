@@ -3,7 +3,6 @@ import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { readBundleDir } from '../src/node/bundle-dir.ts';
 import { AuroraPipeline } from '../src/pipeline/pipeline.ts';
-import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { PARITY_REQUESTS, parityStats, withinParity } from './support/parity.ts';
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
@@ -12,8 +11,8 @@ ortWeb.env.wasm.numThreads = 1;
 describe('prompt -> PNG parity between onnxruntime-node and onnxruntime-web (WASM SIMD)', () => {
   it('20 prompts x 3 seeds stay within the parity bound', async () => {
     const source = readBundleDir(tinyBundleDir());
-    const node = await AuroraPipeline.load(ortNode as unknown as OrtModule, source, { preferPaths: true });
-    const web = await AuroraPipeline.load(ortWeb as unknown as OrtModule, source);
+    const node = await AuroraPipeline.load(ortNode, source, { preferPaths: true });
+    const web = await AuroraPipeline.load(ortWeb, source);
     const requests = PARITY_REQUESTS;
     let identical = 0;
     let total = 0;
@@ -37,7 +36,7 @@ describe('prompt -> PNG parity between onnxruntime-node and onnxruntime-web (WAS
 
   it('the same key gives the same PNG bytes within one runtime', async () => {
     const source = readBundleDir(tinyBundleDir());
-    const node = await AuroraPipeline.load(ortNode as unknown as OrtModule, source, { preferPaths: true });
+    const node = await AuroraPipeline.load(ortNode, source, { preferPaths: true });
     const [first] = await node.generate([{ prompt: 'a red apple', seed: 1 }]);
     const [again] = await node.generate([{ prompt: 'a red apple', seed: 1 }, { prompt: 'another prompt in the batch', seed: 9 }]);
     expect(Buffer.from(again.png).equals(Buffer.from(first.png))).toBe(true);

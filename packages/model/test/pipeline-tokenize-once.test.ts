@@ -5,10 +5,9 @@ import { readBundleDir } from '../src/node/bundle-dir.ts';
 import { AuroraInputError } from '../src/pipeline/errors.ts';
 import { AuroraInterpolator } from '../src/pipeline/interpolation.ts';
 import { AuroraPipeline } from '../src/pipeline/pipeline.ts';
-import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
-const ort = ortNode as unknown as OrtModule;
+const ort = ortNode;
 
 describe('a prompt is tokenized once per request path', () => {
   let pipeline: AuroraPipeline;

@@ -13,13 +13,12 @@ import { readBundleDir } from '../src/node/bundle-dir.ts';
 import { generatorGraphFor, probeWebGpu, sessionOptionsFor } from '../src/node/execution-providers.ts';
 import { reportPlacements } from '../src/node/placements.ts';
 import { AuroraPipeline } from '../src/pipeline/pipeline.ts';
-import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { runAurora } from './support/cli.ts';
 import { PARITY_REQUESTS, parityStats, withinParity } from './support/parity.ts';
 import { HAS_REFERENCE, REFERENCE_DIR, REPO_ROOT } from './support/reference.ts';
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
-const ort = ortNode as unknown as OrtModule;
+const ort = ortNode;
 ortWeb.env.wasm.numThreads = 1;
 
 const probe = await probeWebGpu();
@@ -81,7 +80,7 @@ describe.skipIf(!probe.ok)('the WebGPU execution provider', () => {
     const cpu = await AuroraPipeline.load(ort, source, { preferPaths: true, sessionOptions: sessionOptionsFor('cpu'), generatorGraph: generatorGraphFor('cpu') });
     const gpu = await AuroraPipeline.load(ort, source, { preferPaths: true, sessionOptions: sessionOptionsFor('webgpu'), generatorGraph: generatorGraphFor('webgpu') });
     // WASM (onnxruntime-web, as Workers and browsers run it) loads the sparse graph, as it serves.
-    const wasm = await AuroraPipeline.load(ortWeb as unknown as OrtModule, source);
+    const wasm = await AuroraPipeline.load(ortWeb, source);
     // The requests of parity.test.ts (node vs wasm): the same bound holds between cpu and webgpu.
     const requests = PARITY_REQUESTS;
     const pairs = { cpu: { identical: 0, total: 0, worst: 0 }, wasm: { identical: 0, total: 0, worst: 0 } };

@@ -5,7 +5,7 @@
  * instantiate hook (watchWasm) swaps for that module. One thread, no proxy worker.
  */
 
-import { AuroraInterpolator, AuroraPipeline, type BundleSource, type OrtModule } from '@aurora-edge/model';
+import { AuroraInterpolator, AuroraPipeline, type BundleSource } from '@aurora-edge/model';
 import ortWasmModule from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
 import * as ort from 'onnxruntime-web/wasm';
 import { interpolatingPipeline, WASM_SESSION_OPTIONS, type WasmPipeline } from '../generate/wasm.ts';
@@ -23,7 +23,7 @@ ort.env.wasm.wasmBinary = placeholder;
  * interpolation runs here too, in the request's isolate; its stages load on the first one.
  */
 export async function loadPipeline(source: BundleSource): Promise<WasmPipeline> {
-  const mod = ort as unknown as OrtModule;
+  const mod = ort;
   const options = { sessionOptions: WASM_SESSION_OPTIONS };
   const pipeline = await AuroraPipeline.load(mod, source, options);
   return interpolatingPipeline(pipeline, (p) => AuroraInterpolator.load(mod, source, p.text, options));

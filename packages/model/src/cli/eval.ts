@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { evaluate, formatEvalTable } from '../eval/eval.ts';
 import { pipelineGenerate } from '../eval/pipeline-generate.ts';
-import { loadOrtNode } from '../node/ort-node.ts';
+import { loadOrtNode, loadOrtWasm } from '../node/ort-node.ts';
 import { AuroraPipeline } from '../pipeline/pipeline.ts';
 import type { OrtModule } from '../runtime/ort-types.ts';
 import { allPairs } from '../world/spec.ts';
@@ -23,9 +23,7 @@ function integer(name: string, raw: string | undefined, fallback: number, min: n
 
 async function loadRuntime(name: string): Promise<{ ort: OrtModule; preferPaths: boolean }> {
   if (name === 'node') return { ort: await loadOrtNode(), preferPaths: true };
-  const web = await import('onnxruntime-web');
-  web.env.wasm.numThreads = 1;
-  return { ort: web as unknown as OrtModule, preferPaths: false };
+  return { ort: await loadOrtWasm(), preferPaths: false };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describeProvider, type ExecutionProviderChoice, generatorGraphFor, isExecutionProviderChoice, resolveExecutionProvider, sessionOptionsFor } from '../node/execution-providers.ts';
-import { loadOrtNode } from '../node/ort-node.ts';
+import { loadOrtNode, loadOrtWasm } from '../node/ort-node.ts';
 import { AuroraInputError } from '../pipeline/errors.ts';
 import type { InferenceSession, OrtModule } from '../runtime/ort-types.ts';
 import { UsageError } from './errors.ts';
@@ -30,9 +30,7 @@ export interface Runtime {
 /** onnxruntime-web, or onnxruntime-node on an execution provider (an unavailable one is an error naming what is missing). */
 export async function loadRuntime(name: string): Promise<Runtime> {
   if (name === 'wasm') {
-    const web = await import('onnxruntime-web');
-    web.env.wasm.numThreads = 1;
-    return { ort: web as unknown as OrtModule, preferPaths: false };
+    return { ort: await loadOrtWasm(), preferPaths: false };
   }
   const ort = await loadOrtNode();
   const resolved = await resolveExecutionProvider(ort, name === 'node' ? 'cpu' : (name as ExecutionProviderChoice));
