@@ -25,7 +25,7 @@ export function registerCache(app: EdgeApp, { deps }: RouteContext): void {
   app.openapi(cacheRoute, async (c) => {
     const q = c.req.valid('query');
     const model = deps.models.resolve(q.model);
-    const { size, psi, prompt } = model.keyParts(q);
+    const { size, psi, prompt } = model.cacheKeyFields(q);
     const key = cacheKey({ contentHash: model.contentHash, prompt, seed: q.seed, psi, size });
     const meta = await deps.store.meta(key);
     if (!meta) throw EdgeError.notFound('not_cached', `no cached image for this prompt, seed ${q.seed}, psi ${psi} and model ${model.id}`);

@@ -3,7 +3,7 @@ import { type CentreMode, canonicalFloat32, type InterpolateMode, type Interpola
 import type { CachedImage, ImageStore, ImageToStore } from '../cache/store.ts';
 import { EdgeError, isDatabaseBusy } from '../errors.ts';
 import type { ModelEntry, ModelRegistry } from './models.ts';
-import { produceOnce, type RoutingConfig, randomSeed } from './service.ts';
+import { generateMissesOnce, type RoutingConfig, randomSeed } from './service.ts';
 import { SingleFlight } from './single-flight.ts';
 import type { AnimationOptions } from './wasm.ts';
 
@@ -76,7 +76,7 @@ export class InterpolationService {
 
   async interpolate(input: InterpolationInput): Promise<InterpolationResult> {
     try {
-      return await this.serve(input);
+      return await this.lookUpAndInterpolate(input);
     } catch (error) {
       if (error instanceof AuroraInputError) {
         // The model package names psi as it calls it; the API calls it truncation_psi.
@@ -87,7 +87,7 @@ export class InterpolationService {
     }
   }
 
-  private async serve(input: InterpolationInput): Promise<InterpolationResult> {
+  private async lookUpAndInterpolate(input: InterpolationInput): Promise<InterpolationResult> {
     const model = this.models.resolve(input.model);
     if (!AuroraInterpolator.supports(model.manifest)) {
       throw EdgeError.badRequest(
@@ -133,15 +133,15 @@ export class InterpolationService {
       return answer('cache', (key) => stored(hits.get(key)!));
     }
     // Any part missing (never made, or evicted): the whole set is made again, as one batch.
-    const made = await produceOnce(this.flight, input.admit && ((n) => input.admit!(n)), [animationKey], async () => [
-      await this.produce(model, input, { from, to, seed, psi }, keys),
+    const made = await generateMissesOnce(this.flight, input.admit && ((n) => input.admit!(n)), [animationKey], async () => [
+      await this.interpolateAndStore(model, input, { from, to, seed, psi }, keys),
     ]);
     const byKey = new Map(made.get(animationKey)!.map((p) => [p.id, p]));
     return answer('wasm', (key) => byKey.get(key)!);
   }
 
   /** Makes every frame and the animation in-process and stores them in one write. */
-  private async produce(
+  private async interpolateAndStore(
     model: ModelEntry,
     input: InterpolationInput,
     norm: { from: string; to: string; seed: number; psi: number },

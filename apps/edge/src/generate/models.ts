@@ -39,11 +39,11 @@ export class ModelEntry {
   }
 
   /**
-   * The cache-key parts of a request for this model: its size (checked: a model makes one size),
+   * The cache-key fields of a request for this model: its size (checked: a model makes one size),
    * psi (the bundle's default when omitted; canonical float32) and the normalised prompt. Generation and lookup
    * share this, so a lookup finds exactly what a generation stored.
    */
-  keyParts(input: { readonly prompt: string; readonly psi?: number; readonly size?: string }): { size: string; psi: number; prompt: string } {
+  cacheKeyFields(input: { readonly prompt: string; readonly psi?: number; readonly size?: string }): { size: string; psi: number; prompt: string } {
     const size = input.size ?? this.size;
     if (size !== this.size) throw EdgeError.badRequest('size', `${this.id} makes "${this.size}" images, got "${size}"`);
     // psi as the float32 the generator reads: requests that differ only below float32 precision are one image.

@@ -96,11 +96,11 @@ export function randomSeed(n: number): number {
  * joiners were not: they go again, starting (and paying for) the work themselves. A request is
  * charged at most once. Generations key it by image; interpolations by frame set.
  */
-export async function produceOnce<T>(
+export async function generateMissesOnce<T>(
   flight: SingleFlight<T>,
   admit: ((misses: number) => Promise<void>) | undefined,
   misses: readonly string[],
-  produce: (fresh: string[]) => Promise<T[]>,
+  generate: (fresh: string[]) => Promise<T[]>,
 ): Promise<Map<string, T>> {
   const made = new Map<string, T>();
   let charged = false;
@@ -113,7 +113,7 @@ export async function produceOnce<T>(
       charged = true;
       started.admission = admission;
       return admission.then(
-        () => produce(fresh),
+        () => generate(fresh),
         (refusal) => {
           throw new NotAdmitted(refusal);
         },
@@ -158,7 +158,7 @@ export class GenerationService {
 
   async generate(input: GenerationInput): Promise<GenerationResult> {
     try {
-      return await this.serve(input);
+      return await this.lookUpAndGenerate(input);
     } catch (error) {
       // The database locked by another writer (SQLITE_BUSY, D1 "database is locked"): a clean 503
       // with this gateway's Retry-After. Nothing was stored (a batch's rows go in one transaction).
@@ -166,9 +166,9 @@ export class GenerationService {
     }
   }
 
-  private async serve(input: GenerationInput): Promise<GenerationResult> {
+  private async lookUpAndGenerate(input: GenerationInput): Promise<GenerationResult> {
     const model = this.models.resolve(input.model);
-    const { size, psi, prompt } = model.keyParts(input);
+    const { size, psi, prompt } = model.cacheKeyFields(input);
     const seed = input.seed ?? randomSeed(input.n);
     if (seed + input.n - 1 > MAX_SEED) throw EdgeError.badRequest('seed', `seed + n - 1 must be at most ${MAX_SEED} (seed ${seed}, n ${input.n})`);
     if (prompt === '') throw EdgeError.badRequest('prompt', 'is empty once whitespace is removed');
@@ -182,8 +182,8 @@ export class GenerationService {
     }
     const misses = keys.filter((k) => !hits.has(k));
     const seedOf = new Map(keys.map((k, i) => [k, seeds[i]]));
-    const made = await produceOnce(this.flight, input.admit && ((n) => input.admit!(n)), misses, (fresh) =>
-      this.produce(model, { raw: input.prompt, tokenIds }, prompt, psi, size, fresh, seedOf),
+    const made = await generateMissesOnce(this.flight, input.admit && ((n) => input.admit!(n)), misses, (fresh) =>
+      this.generateAndStore(model, { raw: input.prompt, tokenIds }, prompt, psi, size, fresh, seedOf),
     );
     // Counted once the request is served: a refused one (429) leaves no trace.
     if (hits.size > 0) this.store.recordHits([...hits.keys()], input.defer);
@@ -198,7 +198,7 @@ export class GenerationService {
   }
 
   /** Generates the `fresh` keys as one batch and stores them; nothing is stored if any fails. */
-  private async produce(
+  private async generateAndStore(
     model: ModelEntry,
     rawPrompt: { readonly raw: string; readonly tokenIds: Int32Array },
     prompt: string,
@@ -209,7 +209,7 @@ export class GenerationService {
   ): Promise<Produced[]> {
     const started = performance.now();
     const seeds = fresh.map((k) => seedOf.get(k)!);
-    const { pngs, route, runMs } = await this.run(model, rawPrompt, psi, seeds);
+    const { pngs, route, runMs } = await this.runOnRoute(model, rawPrompt, psi, seeds);
     const generateMs = performance.now() - started;
     const createdAt = (this.options.now ?? Date.now)();
     const rows: ImageToStore[] = fresh.map((key, i) => ({
@@ -232,7 +232,8 @@ export class GenerationService {
     return rows.map((row) => ({ png: row.png, etag: row.etag, route }));
   }
 
-  private async run(
+  /** Runs one batch on a GPU runner (large batches, a full in-process queue) or in process (WASM). */
+  private async runOnRoute(
     model: ModelEntry,
     { raw: prompt, tokenIds }: { readonly raw: string; readonly tokenIds: Int32Array },
     psi: number,

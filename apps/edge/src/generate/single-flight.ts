@@ -25,13 +25,13 @@ export class SingleFlight<T> {
     if (fresh.length > 0) {
       const batch = (async () => run(fresh))();
       fresh.forEach((key, i) => {
-        const one = batch.then((values) => values[i]);
+        const value = batch.then((values) => values[i]);
         // The map entry must not outlive the work, whether it succeeds or fails.
         const done = () => {
-          if (this.pending.get(key) === one) this.pending.delete(key);
+          if (this.pending.get(key) === value) this.pending.delete(key);
         };
-        one.then(done, done);
-        this.pending.set(key, one);
+        value.then(done, done);
+        this.pending.set(key, value);
       });
     }
     return new Map(keys.map((key) => [key, this.pending.get(key)!]));
