@@ -4,7 +4,7 @@ import { Graph } from '../onnx/graph.ts';
 import type { MoeMode } from '../layers/feed-forward.ts';
 import { type ParamProvider, ParamRegistry } from '../onnx/params.ts';
 import { outputResolution, synthesisLayout, type SynthesisLayout } from './layout.ts';
-import { imageFromCodes } from './image-from-codes.ts';
+import { imageFromCodes, samplingInputs } from './image-from-codes.ts';
 import { textHead } from './text-head.ts';
 
 /** CLIP's context length: the generator consumes all 77 token features. */
@@ -44,19 +44,14 @@ export function buildGenerator(config: GeneratorConfig, provider: ParamProvider,
 
   const textTokens = graph.addInput('text_tokens', 'float32', ['batch', TEXT_TOKENS, c.clip_out_dim]);
   const eotIndex = graph.addInput('eot_index', 'int64', ['batch']);
-  const z = graph.addInput('z', 'float32', ['batch', c.z_dim]);
-  const psi = graph.addInput('trunc_psi', 'float32', ['batch']);
-  const truncLayers = graph.addInput('trunc_layers', 'int64', [1]);
-  const centerZ = graph.addInput('center_z', 'float32', ['batch', 'center_count', c.z_dim]);
-  const useCenter = graph.addInput('use_center', 'bool', ['batch']);
+  const sampling = samplingInputs(b, c, layout);
 
-  const wAvg = b.param('w_avg', [c.repeat_w ? c.w_dim : L * c.w_dim], { kind: 'constant', value: 0 }, { buffer: true });
   const text = textHead(b.child('text_head'), textTokens, eotIndex, c, TEXT_TOKENS);
   const { image, w, wp } = imageFromCodes(
     b,
     c,
     layout,
-    { globalText: text.global, localText: text.local, z, psi, truncLayers, centerZ, useCenter, wAvg },
+    { globalText: text.global, localText: text.local, ...sampling },
     { moe: options.moe, textTokens: TEXT_TOKENS },
   );
 

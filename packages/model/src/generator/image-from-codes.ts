@@ -21,6 +21,22 @@ export interface CodeInputs {
   readonly wAvg: string;
 }
 
+/**
+ * Declares the sampling inputs (z, trunc_psi, trunc_layers, center_z, use_center) and registers the
+ * `w_avg` buffer, in that order: what the whole generator and the image stage both declare right
+ * after their text inputs (the order is part of the graphs' bytes).
+ */
+export function samplingInputs(b: Builder, c: GeneratorConfig, layout: SynthesisLayout): Omit<CodeInputs, 'globalText' | 'localText'> {
+  const { graph } = b;
+  const z = graph.addInput('z', 'float32', ['batch', c.z_dim]);
+  const psi = graph.addInput('trunc_psi', 'float32', ['batch']);
+  const truncLayers = graph.addInput('trunc_layers', 'int64', [1]);
+  const centerZ = graph.addInput('center_z', 'float32', ['batch', 'center_count', c.z_dim]);
+  const useCenter = graph.addInput('use_center', 'bool', ['batch']);
+  const wAvg = b.param('w_avg', [c.repeat_w ? c.w_dim : layout.numLayers * c.w_dim], { kind: 'constant', value: 0 }, { buffer: true });
+  return { z, psi, truncLayers, centerZ, useCenter, wAvg };
+}
+
 export interface ImageFromCodes {
   readonly image: string;
   readonly w: string;

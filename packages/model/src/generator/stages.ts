@@ -4,7 +4,7 @@ import { Builder } from '../onnx/builder.ts';
 import { Graph } from '../onnx/graph.ts';
 import { type ParamProvider, ParamRegistry } from '../onnx/params.ts';
 import { TEXT_TOKENS } from './generator.ts';
-import { imageFromCodes } from './image-from-codes.ts';
+import { imageFromCodes, samplingInputs } from './image-from-codes.ts';
 import { outputResolution, synthesisLayout } from './layout.ts';
 import { textHead } from './text-head.ts';
 
@@ -45,13 +45,8 @@ export function buildImageStage(config: GeneratorConfig, provider: ParamProvider
   const L = layout.numLayers;
   const globalText = graph.addInput('global_text', 'float32', ['batch', c.context_dim]);
   const localText = graph.addInput('local_text', 'float32', ['batch', TEXT_TOKENS - 1, c.context_dim]);
-  const z = graph.addInput('z', 'float32', ['batch', c.z_dim]);
-  const psi = graph.addInput('trunc_psi', 'float32', ['batch']);
-  const truncLayers = graph.addInput('trunc_layers', 'int64', [1]);
-  const centerZ = graph.addInput('center_z', 'float32', ['batch', 'center_count', c.z_dim]);
-  const useCenter = graph.addInput('use_center', 'bool', ['batch']);
-  const wAvg = b.param('w_avg', [c.repeat_w ? c.w_dim : L * c.w_dim], { kind: 'constant', value: 0 }, { buffer: true });
-  const { image, w, wp } = imageFromCodes(b, c, layout, { globalText, localText, z, psi, truncLayers, centerZ, useCenter, wAvg }, { moe: options.moe, textTokens: TEXT_TOKENS });
+  const sampling = samplingInputs(b, c, layout);
+  const { image, w, wp } = imageFromCodes(b, c, layout, { globalText, localText, ...sampling }, { moe: options.moe, textTokens: TEXT_TOKENS });
   const R = outputResolution(c);
   graph.addOutput(image, 'image', 'float32', ['batch', c.image_channels, R, R]);
   graph.addOutput(w, 'w', 'float32', ['batch', c.repeat_w ? c.w_dim : L * c.w_dim]);
