@@ -1,21 +1,15 @@
-import ortNode from 'onnxruntime-node';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { sha256Hex } from '../src/bundle/sha256.ts';
-import { readBundleDir } from '../src/node/bundle-dir.ts';
 import { AuroraInputError } from '../src/pipeline/errors.ts';
-import { AuroraInterpolator } from '../src/pipeline/interpolation.ts';
-import { AuroraPipeline } from '../src/pipeline/pipeline.ts';
-import { tinyBundleDir } from './support/tiny-bundle.ts';
-
-const ort = ortNode;
+import type { AuroraInterpolator } from '../src/pipeline/interpolation.ts';
+import type { AuroraPipeline } from '../src/pipeline/pipeline.ts';
+import { loadTinyNode } from './support/tiny-bundle.ts';
 
 describe('a prompt is tokenized once per request path', () => {
   let pipeline: AuroraPipeline;
   let interpolator: AuroraInterpolator;
   beforeAll(async () => {
-    const source = readBundleDir(tinyBundleDir());
-    pipeline = await AuroraPipeline.load(ort, source, { preferPaths: true });
-    interpolator = await AuroraInterpolator.load(ort, source, pipeline.text, { preferPaths: true });
+    ({ pipeline, interpolator } = await loadTinyNode());
   });
 
   it('generate tokenizes each distinct prompt once (validation and encoding share the ids)', async () => {

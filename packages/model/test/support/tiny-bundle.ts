@@ -1,8 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import ortNode from 'onnxruntime-node';
 import { buildTinyBundle } from '../../src/bundle/aurora-tiny.ts';
-import { writeBundleDir } from '../../src/node/bundle-dir.ts';
+import { readBundleDir, writeBundleDir } from '../../src/node/bundle-dir.ts';
+import { AuroraInterpolator } from '../../src/pipeline/interpolation.ts';
+import { AuroraPipeline } from '../../src/pipeline/pipeline.ts';
 
 /** A private copy of the built-in bundle, so parallel test files never share a folder. */
 export function tinyBundleDir(): string {
@@ -11,9 +14,17 @@ export function tinyBundleDir(): string {
   return dir;
 }
 
+/** A private copy of the tiny bundle on onnxruntime-node (by path): its pipeline and an interpolator sharing the pipeline's text encoder. */
+export async function loadTinyNode(): Promise<{ pipeline: AuroraPipeline; interpolator: AuroraInterpolator }> {
+  const source = readBundleDir(tinyBundleDir());
+  const pipeline = await AuroraPipeline.load(ortNode, source, { preferPaths: true });
+  const interpolator = await AuroraInterpolator.load(ortNode, source, pipeline.text, { preferPaths: true });
+  return { pipeline, interpolator };
+}
+
 /**
- * Zeroes 4 bytes in the middle of a bundle file, in place (the damage issue 13 found loaders
- * trusting): the size stays right, only the sha256 can tell. Returns the file's path.
+ * Zeroes 4 bytes in the middle of a bundle file, in place: damage that keeps the size right, so
+ * only the sha256 can tell (a loader must check it). Returns the file's path.
  */
 export function zeroFourBytes(bundleDir: string, name = 'generator.onnx.data'): string {
   const file = path.join(bundleDir, name);
