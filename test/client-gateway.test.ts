@@ -4,23 +4,15 @@
  * process; this one goes through the whole Node server: listener, worker thread, SQLite file).
  */
 import * as path from 'node:path';
-import { AuroraApiError, AuroraClient } from '@aurora-edge/client';
+import { AuroraClient } from '@aurora-edge/client';
 import { decodePng } from '@aurora-edge/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeGateway } from '../apps/edge/src/node.ts';
+import { rejection } from '../packages/client/test/support/rejection.ts';
 import { startKeysGateway } from './support/keys.ts';
 import { call, removeTempDirs, startGateway, tempDir } from './support/reliability.ts';
 
 const PROMPT = 'a paper boat on a pond';
-
-async function rejection(promise: Promise<unknown>): Promise<AuroraApiError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AuroraApiError);
-  return error as AuroraApiError;
-}
 
 describe('AuroraClient against the real gateway (open mode, 2 generation requests per minute per IP)', () => {
   let gateway: NodeGateway;

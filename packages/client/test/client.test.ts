@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../../../apps/edge/src/node/http-server.ts';
 import { testApp } from '../../../apps/edge/test/support/deps.ts';
 import { AuroraApiError, AuroraClient, parseRateLimit, parseRetryAfter } from '../src/index.ts';
+import { rejection } from './support/rejection.ts';
 
 interface Seen {
   readonly method: string;
@@ -24,15 +25,6 @@ const ctx = { waitUntil: (p: Promise<unknown>) => void p.catch(() => undefined),
 const IMAGE_ID = /^[0-9a-f]{64}$/;
 /** A key-shaped secret the gateway never issued. */
 const UNKNOWN_KEY = `ak_${'x'.repeat(32)}`;
-
-async function rejection(promise: Promise<unknown>): Promise<AuroraApiError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AuroraApiError);
-  return error as AuroraApiError;
-}
 
 /** Stands in for a reverse proxy in front of the gateway answering with its own HTML error page (the gateway's errors are always JSON). */
 function startHtmlErrorProxy(): Promise<http.Server> {

@@ -2,6 +2,7 @@ import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../src/image/crc32.ts';
 import { decodePng, encodePng, type PngChannels, type PngFilter } from '../src/image/png.ts';
+import { toRgba } from './support/apng-frames.ts';
 
 /** Deterministic test image with smooth gradients, edges and noise. */
 function testImage(w: number, h: number, c: number, seed = 1): Uint8Array {
@@ -17,17 +18,6 @@ function testImage(w: number, h: number, c: number, seed = 1): Uint8Array {
     }
   }
   return px;
-}
-
-/** Expands HWC with 1/3/4 channels to RGBA, which is what pngjs's decoder returns. */
-function toRgba(px: Uint8Array, c: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < px.length; i += c) {
-    if (c === 1) out.push(px[i], px[i], px[i], 255);
-    else if (c === 3) out.push(px[i], px[i + 1], px[i + 2], 255);
-    else out.push(px[i], px[i + 1], px[i + 2], px[i + 3]);
-  }
-  return out;
 }
 
 const FILTERS: PngFilter[] = ['none', 'sub', 'up', 'average', 'paeth'];

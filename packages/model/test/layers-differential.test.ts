@@ -10,6 +10,7 @@
 import ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
+import { noise } from '../../../bench/common.ts';
 import * as fast from '../src/layers/modulated-conv.ts';
 import * as fastFir from '../src/layers/upfirdn.ts';
 import { Builder } from '../src/onnx/builder.ts';
@@ -28,17 +29,6 @@ const RUNTIMES: [string, OrtModule][] = [
   ['onnxruntime-node', ortNode],
   ['onnxruntime-web', ortWeb],
 ];
-
-/** Deterministic values in [-1, 1). */
-function noise(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    out[i] = a / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 type Body = (b: Builder, x: string, w: string) => string;
 

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   type HostTensor,
   type StateDict,
-  WeightsError,
   createTensor,
   readSafetensors,
   readSafetensorsWithMetadata,
   writeSafetensors,
 } from '../src/weights/index.ts';
+import { expectWeightsError } from './support/weights-error.ts';
 
 function sampleDict(): StateDict {
   const dict: StateDict = new Map<string, HostTensor>([
@@ -32,18 +32,6 @@ function bytesOf(t: HostTensor): Uint8Array {
 function headerOf(file: Uint8Array): Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }> {
   const n = Number(new DataView(file.buffer, file.byteOffset).getBigUint64(0, true));
   return JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + n)));
-}
-
-function expectWeightsError(run: () => unknown, message: string | RegExp, code?: string): void {
-  let caught: unknown;
-  try {
-    run();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(WeightsError);
-  expect((caught as Error).message).toMatch(message);
-  if (code) expect((caught as WeightsError).code).toBe(code);
 }
 
 /** Builds a file with a hand-written header, for the malformed cases. */

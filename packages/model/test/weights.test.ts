@@ -10,7 +10,6 @@ import {
   type HostTensor,
   type StateDict,
   StateDictMismatchError,
-  WeightsError,
   checkStateDict,
   extractGeneratorStateDict,
   readGeneratorStateDict,
@@ -20,6 +19,7 @@ import {
   writeSafetensors,
 } from '../src/weights/index.ts';
 import { readFixtureManifest, readFixtureTensor, withFileByteSource } from '../src/node/fixture.ts';
+import { expectWeightsError } from './support/weights-error.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const referenceDir = path.resolve(repoRoot, '../shared/reference');
@@ -56,17 +56,6 @@ const totalNumel = (sd: StateDict): number => [...sd.values()].reduce((n, t) => 
  */
 const aliasOf = (key: string): string | undefined =>
   /^text_head\..*\.mlp\.c_(fc|proj)\./.test(key) ? key.replace('.mlp.c_', '.c_') : undefined;
-
-function expectWeightsError(run: () => unknown, message: string | RegExp): void {
-  let caught: unknown;
-  try {
-    run();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(WeightsError);
-  expect((caught as Error).message).toMatch(message);
-}
 
 fixtureDescribe.each(CASES)('reference checkpoints: %s', (name) => {
   const dir = path.join(referenceDir, name);
