@@ -1,8 +1,7 @@
 /**
- * Issue 13 item 8: a public error names no internal address. A 503 no_runner used to carry the
- * runner's URL and fetch error; now the body carries a request id (also x-request-id) and the
- * server log's line for that id holds the details (the real Node gateway, a runner address that
- * refuses connections).
+ * A public error names no internal address: a 503 no_runner carries a request id (also
+ * x-request-id) instead of the runner's URL and fetch error, and the server log's line for that
+ * id holds the details (the real Node gateway, a runner address that refuses connections).
  */
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,8 +1,8 @@
 /**
- * Issue 13 item 6: the Node gateway supervises its local GPU runner. A SIGKILLed runner used to go
- * unnoticed (no log line, healthy in /healthz until the health TTL, then 503 for every batch that
- * needs a runner until the gateway restarted). Now its exit is logged, /healthz says unhealthy at
- * once, and it is restarted (with backoff) on the same URL (real gateway, real runner process).
+ * The Node gateway supervises its local GPU runner, so a SIGKILLed runner does not go unnoticed
+ * (no log line, healthy in /healthz until the health TTL, then 503 for every batch that needs a
+ * runner until the gateway restarts): its exit is logged, /healthz says unhealthy at once, and
+ * it is restarted (with backoff) on the same URL (real gateway, real runner process).
  */
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

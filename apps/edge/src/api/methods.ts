@@ -4,9 +4,9 @@ import { EdgeError } from '../errors.ts';
 import type { EdgeApp } from './context.ts';
 
 /**
- * 405 with `Allow` for a path the app serves under other methods (GET on the generation route
- * used to be a 404, as if the route did not exist). Registered after CORS, so the 405 is the JSON
- * error and readable cross-origin; preflights on /v1/* were answered before it. The table of
+ * 405 with `Allow` for a path the app serves under other methods (without it, GET on the
+ * generation route would be a 404, as if the route did not exist). Registered after CORS, so the
+ * 405 is the JSON error and readable cross-origin; preflights on /v1/* are answered before it. The table of
  * methods by path is built from the app's own routes on first use, once every route is registered.
  */
 export function methodNotAllowed(app: EdgeApp): MiddlewareHandler {

@@ -27,9 +27,9 @@ function validHost(host: string | undefined): boolean {
 
 /**
  * The app on node:http. What the app cannot answer because no Request can be made from it (a
- * missing or malformed Host, a backslash in the path) used to get @hono/node-server's (or Node's
- * own, `requireHostHeader`) bare 400 with an empty body; it gets the JSON error every other 4xx
- * is, with CORS, instead.
+ * missing or malformed Host, a backslash in the path) gets the JSON error every other 4xx is, with
+ * CORS, instead of @hono/node-server's (or Node's own, `requireHostHeader`) bare 400 with an empty
+ * body, so a client reads every refusal the same way.
  */
 export function listen(fetch: FetchCallback, port: number, hostname?: string): Promise<http.Server> {
   const app = getRequestListener(fetch, {

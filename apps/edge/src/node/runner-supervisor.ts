@@ -14,11 +14,12 @@ export interface SupervisorHooks {
 }
 
 /**
- * Keeps the gateway's local GPU runner alive. A killed or crashed runner used to go unnoticed: no
- * log line, /healthz healthy until the health TTL ran out, then every batch for a runner a 503
- * until the gateway restarted. Now the exit is logged and reported at once (`onExit`), and the
- * runner is started again on the same port (so its URL, the pool's endpoint, stays) after a backoff
- * that doubles per failure in a row (0.5 s .. 30 s) and resets once a runner stayed up a minute.
+ * Keeps the gateway's local GPU runner alive. Left alone, a killed or crashed runner would go
+ * unnoticed (no log line, /healthz healthy until the health TTL ran out, then a 503 for every
+ * batch that needs a runner until the gateway restarted). So the exit is logged and reported at
+ * once (`onExit`), and the runner is started again on the same port (so its URL, the pool's
+ * endpoint, stays) after a backoff that doubles per failure in a row (0.5 s .. 30 s) and resets
+ * once a runner stayed up a minute.
  */
 export class RunnerSupervisor implements LocalRunner {
   hooks: SupervisorHooks = {};

@@ -24,8 +24,8 @@ export const generatorConfigSchema = z
     label_dim: z.literal(0).default(0),
     embedding_dim: z.number().int().default(512),
     // The class-embedding layer's settings: accepted so a full reference kwargs dump parses, but
-    // that layer exists only with use_class_label, so they change nothing (and get no default,
-    // keeping parsed configs and bundle hashes as they were).
+    // that layer exists only with use_class_label, so they change nothing. They get no default:
+    // a parsed config (and so a bundle's hash) holds them only when the input did.
     embedding_bias: z.boolean().optional(),
     embedding_use_wscale: z.boolean().optional(),
     embedding_wscale_gain: z.number().optional(),

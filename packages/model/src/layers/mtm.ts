@@ -54,8 +54,9 @@ export function mtmOffsets(b: Builder, x: string, w: string, o: ModulatedConvOpt
  *
  * The bilinear read is done once per sample point for all channels: the four corner indices and
  * weights (mask and validity folded in) are computed on small [N, 4, H*W, k*k] tensors, then one
- * GatherND pulls whole channel rows of the channels-last input. GridSample instead repeats the
- * coordinate arithmetic per channel and was the slowest kernel of the graph.
+ * GatherND pulls whole channel rows of the channels-last input. GridSample would repeat the
+ * coordinate arithmetic per channel, which makes it the slowest kernel of the graph (the
+ * straightforward form stays in test/support/reference-layers.ts as the differential reference).
  */
 export function deformableConv(
   b: Builder,

@@ -6,8 +6,8 @@
  * entry out of it, i.e. ~2x the checkpoint in memory, and a 4.7 GB checkpoint does not even fit
  * in one typed array on Node 20 (4 GiB cap). torch.save stores entries uncompressed and
  * 64-byte aligned, so reading the directory ourselves lets each tensor be read straight from
- * the source (a subarray for in-memory input, one positioned read for files). fflate is still
- * used to inflate DEFLATE entries, which appear only if someone re-zipped the archive.
+ * the source (a subarray for in-memory input, one positioned read for files). fflate inflates
+ * the DEFLATE entries, which appear only if someone re-zipped the archive.
  *
  * Supports: stored and deflated entries, zip64 sizes/offsets. Not supported (clear errors):
  * encryption, multi-disk archives, other compression methods. CRCs are not verified: checking
