@@ -5,6 +5,7 @@ import { KeyStore } from './auth/keys.ts';
 import { RateLimiter } from './auth/rate-limit.ts';
 import { type BlobStore, inlineBlobs } from './cache/blobs.ts';
 import type { CacheDb, WriteAtomically } from './cache/db.ts';
+import type { Dialect } from './cache/dialect.ts';
 import { type Background, CacheEviction } from './cache/eviction.ts';
 import { RecentImages } from './cache/recent.ts';
 import { ImageStore } from './cache/store.ts';
@@ -22,6 +23,8 @@ export interface RuntimeParts {
   readonly db: CacheDb;
   /** The database adapter's atomic multi-statement write (its createDb gives it with `db`). */
   readonly writeAtomically: WriteAtomically;
+  /** The database's dialect (its createDb gives it with `db`); default SQLite. */
+  readonly dialect?: Dialect;
   readonly blobs?: BlobStore;
   readonly bundles: readonly BundleSource[];
   /** Loads a bundle into onnxruntime-web (this runtime's build of it). */
@@ -44,19 +47,20 @@ export function assembleDeps(parts: RuntimeParts): AppDeps {
   const { config } = parts;
   const blobs = parts.blobs ?? inlineBlobs;
   const log = parts.log;
-  const eviction = new CacheEviction(parts.db, blobs, config.cache, { log });
+  const { db, dialect } = parts;
+  const eviction = new CacheEviction(db, blobs, config.cache, { log, dialect });
   return {
     runtime: parts.runtime,
     models: new ModelRegistry(parts.bundles.map((b) => new ModelEntry(b, parts.loadPipeline))),
-    store: new ImageStore({ db: parts.db, writeAtomically: parts.writeAtomically }, blobs, { eviction, background: parts.background, log }),
+    store: new ImageStore({ db, writeAtomically: parts.writeAtomically, dialect }, blobs, { eviction, background: parts.background, log }),
     runners: new RunnerPool(config.runners, { fetch: parts.fetch, healthTtlMs: config.runnerHealthTtlMs, callTimeoutMs: config.runnerTimeoutMs }),
     routing: config.routing,
     maxBodyBytes: config.maxBodyBytes,
     publicUrl: config.publicUrl,
     wasmHeapBytes: parts.wasmHeapBytes,
     demoPage,
-    access: new AccessControl(config.auth, new KeyStore(parts.db), new RateLimiter(parts.db), parts.clientIp, config.publicUrl),
-    gallery: config.auth.gallery ? new RecentImages(parts.db) : null,
+    access: new AccessControl(config.auth, new KeyStore(db, dialect), new RateLimiter(db, undefined, dialect), parts.clientIp, config.publicUrl),
+    gallery: config.auth.gallery ? new RecentImages(db, dialect) : null,
     staticFiles: parts.staticFiles ?? (async () => null),
     log: parts.log,
   };

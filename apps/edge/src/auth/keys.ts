@@ -1,7 +1,8 @@
 import { sha256Hex } from '@aurora-edge/model';
 import { asc, eq, sql } from 'drizzle-orm';
 import type { CacheDb } from '../cache/db.ts';
-import { type ApiKeyRow, apiKeys } from './schema.ts';
+import { type Dialect, type Prepared, sqliteDialect } from '../cache/dialect.ts';
+import type { ApiKeyRow } from './schema.ts';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 /** A secret: "ak_" and 32 base62 characters (190 bits). */
@@ -99,15 +100,23 @@ export function revokeSql(id: string, now: number): string {
 
 /** API keys in the gateway's database (SQLite on Node, D1 on Workers). */
 export class KeyStore {
-  private readonly byHash;
+  private readonly byHash: Prepared<ApiKeyRow>;
+  private readonly apiKeys;
 
-  constructor(private readonly db: CacheDb) {
+  constructor(
+    private readonly db: CacheDb,
+    dialect: Dialect = sqliteDialect,
+  ) {
+    const { apiKeys } = dialect.tables;
+    this.apiKeys = apiKeys;
     // Prepared once: a keyed request then skips query building.
-    this.byHash = db
-      .select()
-      .from(apiKeys)
-      .where(eq(apiKeys.keyHash, sql.placeholder('hash')))
-      .prepare();
+    this.byHash = dialect.prepare<ApiKeyRow>(
+      db
+        .select()
+        .from(apiKeys)
+        .where(eq(apiKeys.keyHash, sql.placeholder('hash'))),
+      'api_key_by_hash',
+    );
   }
 
   /** Stores a new key; the secret is returned here and nowhere else. */
@@ -118,15 +127,15 @@ export class KeyStore {
   }
 
   async insertPrepared(row: ApiKeyRow): Promise<void> {
-    await this.db.insert(apiKeys).values(row);
+    await this.db.insert(this.apiKeys).values(row);
   }
 
   async list(): Promise<ApiKey[]> {
-    return (await this.db.select().from(apiKeys).orderBy(asc(apiKeys.createdAt), asc(apiKeys.id))).map(toKey);
+    return (await this.db.select().from(this.apiKeys).orderBy(asc(this.apiKeys.createdAt), asc(this.apiKeys.id))).map(toKey);
   }
 
   async get(id: string): Promise<ApiKey | null> {
-    const [row] = await this.db.select().from(apiKeys).where(eq(apiKeys.id, id));
+    const [row] = await this.db.select().from(this.apiKeys).where(eq(this.apiKeys.id, id));
     return row ? toKey(row) : null;
   }
 
@@ -134,7 +143,7 @@ export class KeyStore {
   async revoke(id: string, now = Date.now()): Promise<ApiKey | null> {
     const key = await this.get(id);
     if (!key || key.revokedAt !== null) return key;
-    await this.db.update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.id, id));
+    await this.db.update(this.apiKeys).set({ revokedAt: now }).where(eq(this.apiKeys.id, id));
     return { ...key, revokedAt: now };
   }
 

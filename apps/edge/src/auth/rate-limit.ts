@@ -1,6 +1,6 @@
 import { eq, lt, sql } from 'drizzle-orm';
 import type { CacheDb } from '../cache/db.ts';
-import { rateLimits } from './schema.ts';
+import { type Dialect, sqliteDialect } from '../cache/dialect.ts';
 
 /** One limit: a bucket of `rpm` tokens that refills at rpm per minute; `policy` names it in the RateLimit headers. */
 export interface Limit {
@@ -38,17 +38,24 @@ export class RateLimiter {
   constructor(
     private readonly db: CacheDb,
     private readonly now: () => number = Date.now,
+    private readonly dialect: Dialect = sqliteDialect,
   ) {}
 
   async take(limit: Limit, cost = 1): Promise<LimitDecision> {
     const now = this.now();
     const { bucket, rpm, policy } = limit;
     const perMs = rpm / WINDOW_MS;
-    const refilled = sql`min(${rpm}, ${rateLimits.tokens} + max(0, ${now} - ${rateLimits.updatedAt}) * ${perMs})`;
+    const d = this.dialect;
+    const { rateLimits } = d.tables;
+    const refilled = d.min(d.float(rpm), sql`${rateLimits.tokens} + ${d.max(sql`0`, sql`${d.int(now)} - ${rateLimits.updatedAt}`)} * ${d.float(perMs)}`);
     const [row] = await this.db
       .insert(rateLimits)
       .values({ bucket, tokens: rpm - cost, updatedAt: now })
-      .onConflictDoUpdate({ target: rateLimits.bucket, set: { tokens: sql`${refilled} - ${cost}`, updatedAt: now }, setWhere: sql`${refilled} >= ${cost}` })
+      .onConflictDoUpdate({
+        target: rateLimits.bucket,
+        set: { tokens: sql`${refilled} - ${d.float(cost)}`, updatedAt: now },
+        setWhere: sql`${refilled} >= ${d.float(cost)}`,
+      })
       .returning({ tokens: rateLimits.tokens });
     if (row && cost <= rpm) {
       return { allowed: true, policy, limit: rpm, remaining: Math.floor(row.tokens), resetS: Math.ceil((rpm - row.tokens) / perMs / 1000), retryAfterS: 0 };
@@ -68,6 +75,7 @@ export class RateLimiter {
   prune(defer: (work: Promise<unknown>) => void, everyMs = 600_000): void {
     const now = this.now();
     if (now - this.lastPrune < everyMs) return;
+    const { rateLimits } = this.dialect.tables;
     this.lastPrune = now;
     defer(Promise.resolve(this.db.delete(rateLimits).where(lt(rateLimits.updatedAt, now - WINDOW_MS))));
   }

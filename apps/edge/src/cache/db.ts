@@ -1,5 +1,6 @@
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
+import type { Dialect } from './dialect.ts';
 import type { schema } from './schema.ts';
 
 /**
@@ -21,8 +22,13 @@ export type AtomicStatement = BatchItem<'sqlite'>;
  */
 export type WriteAtomically = (statements: readonly AtomicStatement[]) => Promise<unknown[][]>;
 
-/** What a runtime's database adapter gives the gateway: the drizzle database and its atomic write. */
+/**
+ * What a runtime's database adapter gives the gateway: the drizzle database, its atomic write and
+ * its dialect (default SQLite; the Postgres adapter, node/pg/db.ts, hands in its own: its tables
+ * and the few SQL differences, so the queries stay one implementation).
+ */
 export interface CacheDatabase {
   readonly db: CacheDb;
   readonly writeAtomically: WriteAtomically;
+  readonly dialect?: Dialect;
 }

@@ -1,7 +1,7 @@
-import { and, eq, inArray, lt, lte, sql } from 'drizzle-orm';
+import { and, eq, inArray, lt, lte } from 'drizzle-orm';
 import type { BlobStore } from './blobs.ts';
 import type { CacheDb } from './db.ts';
-import { cacheStats, images, lastUsed } from './schema.ts';
+import { type Dialect, sqliteDialect } from './dialect.ts';
 
 /** Limits on the image cache; 0 means no limit on that measure. */
 export interface CacheBound {
@@ -38,6 +38,8 @@ export interface EvictionOptions {
   readonly maxRowsPerSweep?: number;
   readonly now?: () => number;
   readonly log?: (message: string, error?: unknown) => void;
+  /** The database's dialect (default SQLite; the Postgres adapter gives its own). */
+  readonly dialect?: Dialect;
 }
 
 /** Runs work after the response: ctx.waitUntil on Workers, a caught promise on Node. */
@@ -77,6 +79,7 @@ export class CacheEviction {
   private readonly maxRowsPerSweep: number;
   private readonly now: () => number;
   private readonly log: (message: string, error?: unknown) => void;
+  private readonly dialect: Dialect;
 
   constructor(
     private readonly db: CacheDb,
@@ -90,6 +93,7 @@ export class CacheEviction {
     this.maxRowsPerSweep = options.maxRowsPerSweep ?? 5_000;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? (() => undefined);
+    this.dialect = options.dialect ?? sqliteDialect;
   }
 
   get enabled(): boolean {
@@ -139,7 +143,7 @@ export class CacheEviction {
     let [row] = await this.readStats();
     if (!row) {
       // The triggers only update the row; without it nothing is counted. One statement, so it is atomic.
-      await this.db.run(sql`INSERT OR REPLACE INTO cache_stats (id, bytes, entries) SELECT 1, coalesce(sum(bytes), 0), count(*) FROM images`);
+      await this.dialect.run(this.db, this.dialect.recountCacheStats);
       [row] = await this.readStats();
     }
     const usage = { bytes: row?.bytes ?? 0, entries: row?.entries ?? 0 };
@@ -156,6 +160,8 @@ export class CacheEviction {
     let evicted = 0;
     let freedBytes = 0;
     if (!this.over(usage, 1)) return { evicted, freedBytes, usage };
+    const { images } = this.dialect.tables;
+    const { lastUsed } = this.dialect;
     let idle = 0;
     while (this.over(usage, this.lowWater) && evicted < this.maxRowsPerSweep && idle < 3) {
       const victims = await this.db
@@ -238,6 +244,7 @@ export class CacheEviction {
   }
 
   private readStats() {
+    const { cacheStats } = this.dialect.tables;
     return this.db.select({ bytes: cacheStats.bytes, entries: cacheStats.entries }).from(cacheStats).where(eq(cacheStats.id, 1));
   }
 }

@@ -1,6 +1,6 @@
 import { desc } from 'drizzle-orm';
 import type { CacheDb } from './db.ts';
-import { images } from './schema.ts';
+import { type Dialect, sqliteDialect } from './dialect.ts';
 
 export interface RecentImage {
   readonly key: string;
@@ -17,9 +17,13 @@ export interface RecentImage {
 
 /** The newest cache entries (GET /v1/gallery): metadata only, through the created_at index. */
 export class RecentImages {
-  constructor(private readonly db: CacheDb) {}
+  constructor(
+    private readonly db: CacheDb,
+    private readonly dialect: Dialect = sqliteDialect,
+  ) {}
 
   async list(limit: number): Promise<RecentImage[]> {
+    const { images } = this.dialect.tables;
     return this.db
       .select({
         key: images.key,

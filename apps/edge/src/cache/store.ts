@@ -1,8 +1,9 @@
 import { and, eq, getTableColumns, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { BlobStore } from './blobs.ts';
 import type { CacheDatabase, CacheDb, WriteAtomically } from './db.ts';
+import { type Prepared, sqliteDialect, type Tables } from './dialect.ts';
 import type { Background, CacheEviction } from './eviction.ts';
-import { type ImageRow, images, type NewImageRow } from './schema.ts';
+import type { ImageRow, NewImageRow } from './schema.ts';
 
 /** A cached image as the API needs it: identity, validator and (when asked for) the bytes. */
 export interface CachedImage {
@@ -33,7 +34,12 @@ export interface ImageStoreOptions {
 /** The prompt cache: rows in SQLite/D1 (drizzle), PNG bytes inline or in a BlobStore. */
 export class ImageStore {
   /** Prepared once: the hot path (a one-image cache hit) then skips query building and SQL parsing. */
-  private readonly one;
+  private readonly one: {
+    readonly id: Prepared<{ key: string; etag: string }>;
+    readonly png: Prepared<{ key: string; etag: string; png: Uint8Array | null; blobKey: string | null }>;
+    readonly hit: Prepared<never>;
+  };
+  private readonly images: Tables['images'];
   private pendingHits = new Map<string, number>();
   private flushScheduled = false;
   private closed = false;
@@ -48,19 +54,27 @@ export class ImageStore {
     private readonly options: ImageStoreOptions = {},
   ) {
     const { db } = database;
+    const dialect = database.dialect ?? sqliteDialect;
+    const { images } = dialect.tables;
+    this.images = images;
     this.db = db;
     this.writeAtomically = database.writeAtomically;
     const log = options.log ?? (() => undefined);
     this.background = options.background ?? ((work) => void work.catch((error) => log('cache background work failed', error)));
     const key = sql.placeholder('key');
     this.one = {
-      id: db.select({ key: images.key, etag: images.etag }).from(images).where(eq(images.key, key)).prepare(),
-      png: db.select({ key: images.key, etag: images.etag, png: images.png, blobKey: images.blobKey }).from(images).where(eq(images.key, key)).prepare(),
-      hit: db
-        .update(images)
-        .set({ hitCount: sql`${images.hitCount} + ${sql.placeholder('hits')}`, lastHitAt: sql`${sql.placeholder('now')}` })
-        .where(eq(images.key, key))
-        .prepare(),
+      id: dialect.prepare(db.select({ key: images.key, etag: images.etag }).from(images).where(eq(images.key, key)), 'image_id'),
+      png: dialect.prepare(
+        db.select({ key: images.key, etag: images.etag, png: images.png, blobKey: images.blobKey }).from(images).where(eq(images.key, key)),
+        'image_png',
+      ),
+      hit: dialect.prepare(
+        db
+          .update(images)
+          .set({ hitCount: sql`${images.hitCount} + ${sql.placeholder('hits')}`, lastHitAt: sql`${sql.placeholder('now')}` })
+          .where(eq(images.key, key)),
+        'image_hit',
+      ),
     };
   }
 
@@ -74,6 +88,7 @@ export class ImageStore {
     const found = new Map<string, CachedImage>();
     if (keys.length === 0) return found;
     const one = keys.length === 1 ? { key: keys[0] } : null;
+    const images = this.images;
     const where = inArray(images.key, [...keys]);
     if (!withPng) {
       const rows = one ? await this.one.id.all(one) : await this.db.select({ key: images.key, etag: images.etag }).from(images).where(where);
@@ -101,6 +116,7 @@ export class ImageStore {
   }
 
   async meta(key: string): Promise<ImageMeta | null> {
+    const images = this.images;
     const { png: _png, blobKey: _blobKey, ...cols } = getTableColumns(images);
     const [row] = await this.db.select(cols).from(images).where(eq(images.key, key));
     return row ?? null;
@@ -144,6 +160,7 @@ export class ImageStore {
    * replace, read in the same transaction (so exactly the versions overwritten).
    */
   private async writeRows(rows: readonly NewImageRow[], readReplaced: boolean): Promise<string[]> {
+    const images = this.images;
     const upserts = rows.map((row) => {
       const { key: _key, ...update } = row;
       return this.db
