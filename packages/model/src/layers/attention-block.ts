@@ -3,30 +3,17 @@ import { crossAttention } from './cross-attention.ts';
 import { dense } from './dense.ts';
 import { feedForward, type MoeMode } from './feed-forward.ts';
 import { layerNorm } from './norm.ts';
-import { selfAttention } from './self-attention.ts';
+import { type SelfAttentionOptions, selfAttention } from './self-attention.ts';
 
-export interface AttentionBlockOptions {
-  readonly channels: number;
-  readonly numHeads: number;
-  readonly headDim: number;
-  readonly wDim: number;
+/** The self-attention's options (channels, heads, modulation, grid) and what the rest of the block needs. */
+export interface AttentionBlockOptions extends SelfAttentionOptions {
   readonly contextDim: number;
   readonly contextTokens: number;
-  readonly l2: boolean;
-  readonly tie: boolean;
-  readonly scaleIn: boolean;
   readonly includeFf: boolean;
   /** use_w_cond: w, projected to context_dim, joins the local text as one more context token. */
   readonly useWCond: boolean;
   readonly glu: boolean;
   readonly numExperts: number;
-  readonly demodulate: boolean;
-  readonly useWscale: boolean;
-  readonly wscaleGain: number;
-  readonly lrMul: number;
-  readonly eps: number;
-  readonly height: number;
-  readonly width: number;
   /** The MoE formulation (FeedForwardOptions.moe); the default is sparse. */
   readonly moe?: MoeMode;
 }
