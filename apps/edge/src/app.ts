@@ -35,6 +35,8 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   const metrics = deps.metrics;
   const service = new GenerationService(deps.models, deps.store, deps.runners, deps.routing, {
     onGenerated: metrics ? (route, count) => metrics.generated.inc({ route }, count) : undefined,
+    shared: deps.sharedFlight,
+    coalesceInProcess: deps.coalesceInProcess,
   });
   metrics?.bind({
     wasmQueues: () => deps.models.all.map((m) => ({ model: m.id, depth: m.wasm.depth })),

@@ -3,6 +3,7 @@ import type { RecentImages } from './cache/recent.ts';
 import type { ImageStore } from './cache/store.ts';
 import type { ModelRegistry } from './generate/models.ts';
 import type { RoutingConfig } from './generate/service.ts';
+import type { SharedFlight } from './generate/shared-flight.ts';
 import type { GatewayMetrics } from './observe/gateway-metrics.ts';
 import type { RequestLogEntry } from './observe/request-log.ts';
 import type { DemoModel } from './pages/demo.ts';
@@ -35,6 +36,13 @@ export interface AppDeps {
   readonly requestLog?: (entry: RequestLogEntry) => void;
   /** Prometheus metrics to keep (the Node gateway serves them on a loopback listener). */
   readonly metrics?: GatewayMetrics;
+  /**
+   * Single flight across isolates, after the in-process one (Workers with the FLIGHTS Durable
+   * Object binding); none: this process is the only one generating (generate/shared-flight.ts).
+   */
+  readonly sharedFlight?: SharedFlight;
+  /** false turns the in-process single flight off, so every request meets at `sharedFlight` (tests). */
+  readonly coalesceInProcess?: boolean;
 }
 
 /** A static file: its bytes or a stream, with its size and a validator when the runtime knows them. */

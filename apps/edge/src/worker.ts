@@ -4,16 +4,18 @@
  * D1 rows or (with an IMAGES binding) in R2.
  * The app is built once per isolate, on the first request.
  */
-import { type BundleSource, urlBundle } from '@aurora-edge/model';
-import type { OpenAPIHono } from '@hono/zod-openapi';
+
 // @ts-expect-error: the project has no Workers types; this module exists only inside workerd.
 import { waitUntil } from 'cloudflare:workers';
+import { type BundleSource, urlBundle } from '@aurora-edge/model';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { ExecutionContext } from 'hono';
 import { createApp } from './app.ts';
 import { assembleDeps } from './assemble.ts';
 import { inlineBlobs, type R2Like, r2Blobs } from './cache/blobs.ts';
 import { parseEdgeConfig } from './config.ts';
 import { createDb } from './worker/db.ts';
+import { DurableFlight, type FlightNamespace } from './worker/flights.ts';
 import { loadPipeline, wasmWatch } from './worker/ort.ts';
 import { assetStaticFiles } from './worker/static.ts';
 
@@ -29,6 +31,8 @@ export interface WorkerEnv {
   /** Optional R2 bucket for PNGs (else they live in D1 rows). */
   readonly IMAGES?: R2Like;
   readonly BUNDLE_ID?: string;
+  /** The GenerationFlights Durable Object namespace: single flight across isolates (absent: per isolate only). */
+  readonly FLIGHTS?: FlightNamespace;
   readonly [name: string]: unknown;
 }
 
@@ -48,9 +52,10 @@ function background(work: Promise<unknown>): void {
 }
 
 async function buildApp(env: WorkerEnv): Promise<OpenAPIHono> {
+  const config = parseEdgeConfig(env);
   const deps = assembleDeps({
     runtime: 'workerd',
-    config: parseEdgeConfig(env),
+    config,
     ...createDb(env.DB),
     blobs: env.IMAGES ? r2Blobs(env.IMAGES) : inlineBlobs,
     bundles: [await bundleSource(env)],
@@ -61,11 +66,30 @@ async function buildApp(env: WorkerEnv): Promise<OpenAPIHono> {
     staticFiles: assetStaticFiles(env.ASSETS),
     background,
   });
+  const sharedFlight = env.FLIGHTS
+    ? new DurableFlight(env.FLIGHTS, {
+        shards: flightShards(env),
+        retryAfterS: config.routing.retryAfterS,
+        log: (message, error) => console.error(message, error ?? ''),
+      })
+    : undefined;
+  // A test switch: without the per-isolate layer, every request meets the others at the objects.
+  const coalesceInProcess = env.SINGLE_FLIGHT_IN_ISOLATE !== 'false';
   // One JSON line per request: Workers Logs and `wrangler tail` collect console output.
-  return createApp({ ...deps, requestLog: (entry) => console.log(JSON.stringify(entry)) });
+  return createApp({ ...deps, sharedFlight, coalesceInProcess, requestLog: (entry) => console.log(JSON.stringify(entry)) });
+}
+
+/** FLIGHT_SHARDS: how many GenerationFlights objects the keys are spread over (default 16). */
+function flightShards(env: WorkerEnv): number {
+  const n = Number(env.FLIGHT_SHARDS ?? 16);
+  if (!Number.isInteger(n) || n < 1 || n > 4096) throw new Error(`FLIGHT_SHARDS must be an integer from 1 to 4096, not ${String(env.FLIGHT_SHARDS)}`);
+  return n;
 }
 
 let app: Promise<OpenAPIHono> | null = null;
+
+// The Durable Object class must be exported by the Worker's main module (wrangler.toml [[durable_objects.bindings]]).
+export { GenerationFlights } from './worker/flight-object.ts';
 
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {

@@ -5,6 +5,7 @@ import type { ImageStore, ImageToStore } from '../cache/store.ts';
 import { EdgeError, isDatabaseBusy } from '../errors.ts';
 import { NoRunnerError, type RunnerPool } from '../runners/pool.ts';
 import type { ModelEntry, ModelRegistry } from './models.ts';
+import { localFlight, type SharedFlight } from './shared-flight.ts';
 import { SingleFlight } from './single-flight.ts';
 
 export type Route = 'cache' | 'wasm' | 'runner';
@@ -148,7 +149,14 @@ export class GenerationService {
     private readonly store: ImageStore,
     private readonly runners: RunnerPool,
     private readonly routing: RoutingConfig,
-    private readonly options: { readonly now?: () => number; readonly onGenerated?: (route: 'wasm' | 'runner', count: number) => void } = {},
+    private readonly options: {
+      readonly now?: () => number;
+      readonly onGenerated?: (route: 'wasm' | 'runner', count: number) => void;
+      /** The layer after the in-process single flight: other isolates' identical generations (Workers: Durable Objects). */
+      readonly shared?: SharedFlight;
+      /** false: no in-process layer, every request meets the others at `shared` (tests of that layer only). */
+      readonly coalesceInProcess?: boolean;
+    } = {},
   ) {}
 
   /** Identical generations in flight right now (for health output and tests). */
@@ -182,9 +190,12 @@ export class GenerationService {
     }
     const misses = keys.filter((k) => !hits.has(k));
     const seedOf = new Map(keys.map((k, i) => [k, seeds[i]]));
-    const made = await generateMissesOnce(this.flight, input.admit && ((n) => input.admit!(n)), misses, (fresh) =>
-      this.generateAndStore(model, { raw: input.prompt, tokenIds }, prompt, psi, size, fresh, seedOf),
-    );
+    const flight = this.options.coalesceInProcess === false ? new SingleFlight<Produced>() : this.flight;
+    const shared = this.options.shared ?? localFlight;
+    const made = await generateMissesOnce(flight, input.admit && ((n) => input.admit!(n)), misses, async (fresh) => {
+      const got = await shared.share(fresh, (mine) => this.generateAndStore(model, { raw: input.prompt, tokenIds }, prompt, psi, size, mine, seedOf));
+      return fresh.map((key) => got.get(key)!);
+    });
     // Counted once the request is served: a refused one (429) leaves no trace.
     if (hits.size > 0) this.store.recordHits([...hits.keys()], input.defer);
     const images: ImageResult[] = keys.map((key, i) => {
