@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ortNode from 'onnxruntime-node';
-import * as ortWeb from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildClipText } from '../src/clip/text-encoder.ts';
 import { type ClipTextConfig, parseClipTextConfig, vitL14Text } from '../src/clip/config.ts';
@@ -12,6 +11,8 @@ import { encodeModel } from '../src/onnx/encode.ts';
 import { randomProvider, shapeOnlyProvider } from '../src/onnx/providers.ts';
 import { StateDictMismatchError } from '../src/weights/check.ts';
 import { readFixtureManifest, readFixtureTensor } from '../src/node/fixture.ts';
+import { loadOrtWasm } from '../src/node/ort-node.ts';
+import type { InferenceSession, OrtModule } from '../src/runtime/ort-types.ts';
 import { readStateDict } from '../src/weights/pth.ts';
 import type { StateDict } from '../src/weights/tensor.ts';
 
@@ -20,20 +21,19 @@ const REFERENCE = path.resolve(repoRoot, '../shared/reference');
 const hasReference = fs.existsSync(REFERENCE);
 const skipNote = hasReference ? '' : ` (skipped: reference fixtures not found at ${REFERENCE})`;
 
-ortWeb.env.wasm.numThreads = 1;
+const ortWeb = await loadOrtWasm();
 
-type OrtLike = typeof ortNode;
 interface ClipOutputs {
   readonly tokens: Float32Array;
   readonly pooled: Float32Array;
   readonly eot: BigInt64Array;
 }
 
-async function session(ort: OrtLike, model: Uint8Array) {
+async function session(ort: OrtModule, model: Uint8Array): Promise<InferenceSession> {
   return ort.InferenceSession.create(model);
 }
 
-async function run(ort: OrtLike, sess: ortNode.InferenceSession, ids: BigInt64Array, batch: number): Promise<ClipOutputs> {
+async function run(ort: OrtModule, sess: InferenceSession, ids: BigInt64Array, batch: number): Promise<ClipOutputs> {
   const out = await sess.run({ token_ids: new ort.Tensor('int64', ids, [batch, 77]) });
   return {
     tokens: out.text_tokens.data as Float32Array,
@@ -191,7 +191,7 @@ describe.skipIf(!hasReference)(`CLIP text vs reference fixtures${skipNote}`, () 
       });
 
       it('onnxruntime-web (WASM) runs the same bytes and agrees with onnxruntime-node', async () => {
-        const web = await run(ortWeb as unknown as OrtLike, await session(ortWeb as unknown as OrtLike, model), ids, batch);
+        const web = await run(ortWeb, await session(ortWeb, model), ids, batch);
         const tokDiff = maxAbsDiff(web.tokens, nodeOut.tokens);
         const poolDiff = maxAbsDiff(web.pooled, nodeOut.pooled);
         const tokErr = maxAbsDiff(web.tokens, refTokens);

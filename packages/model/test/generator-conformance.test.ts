@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import ortNode from 'onnxruntime-node';
-import * as ortWeb from 'onnxruntime-web';
+import { loadOrtWasm } from '../src/node/ort-node.ts';
 import { describe, expect, it } from 'vitest';
 import { parseGeneratorConfig } from '../src/config/generator-config.ts';
 import { formatResult, maxAbsDiff } from '../src/conform/compare.ts';
@@ -14,7 +14,7 @@ import { GeneratorSession } from '../src/runtime/generator-session.ts';
 import { readGeneratorStateDict, toFloat32 } from '../src/weights/index.ts';
 import { generatorCases, HAS_REFERENCE, REFERENCE_DIR } from './support/reference.ts';
 
-ortWeb.env.wasm.numThreads = 1;
+const ortWeb = await loadOrtWasm();
 const node = ortNode;
 const web = ortWeb;
 

@@ -4,7 +4,7 @@
  * AURORA_REQUIRE_WEBGPU=1). Every pair within the project's parity bound.
  */
 import ortNode from 'onnxruntime-node';
-import * as ortWeb from 'onnxruntime-web';
+import { loadOrtWasm } from '../src/node/ort-node.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readBundleDir } from '../src/node/bundle-dir.ts';
 import { generatorGraphFor, probeWebGpu, sessionOptionsFor } from '../src/node/execution-providers.ts';
@@ -14,7 +14,7 @@ import type { OrtModule } from '../src/runtime/ort-types.ts';
 import { parityStats, withinParity } from './support/parity.ts';
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
-ortWeb.env.wasm.numThreads = 1;
+const ortWeb = await loadOrtWasm();
 const probe = await probeWebGpu();
 if (!probe.ok) console.warn(`\n*** WEBGPU INTERPOLATION PARITY SKIPPED: ${probe.reason}\n`);
 

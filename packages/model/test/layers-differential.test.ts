@@ -8,7 +8,7 @@
  * The bound is on the largest error relative to the output's largest magnitude.
  */
 import ortNode from 'onnxruntime-node';
-import * as ortWeb from 'onnxruntime-web';
+import { loadOrtWasm } from '../src/node/ort-node.ts';
 import { describe, expect, it } from 'vitest';
 import { noise } from '../../../bench/common.ts';
 import * as fast from '../src/layers/modulated-conv.ts';
@@ -21,7 +21,7 @@ import { randomProvider } from '../src/onnx/providers.ts';
 import type { OrtModule } from '../src/runtime/ort-types.ts';
 import * as reference from './support/reference-layers.ts';
 
-ortWeb.env.wasm.numThreads = 1;
+const ortWeb = await loadOrtWasm();
 
 const BOUND = 1e-5;
 const W_DIM = 8;

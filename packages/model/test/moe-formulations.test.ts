@@ -4,7 +4,7 @@
  * or WASM). Conformance of each with the reference: `aurora conform --moe` and webgpu.e2e.test.ts.
  */
 import ortNode from 'onnxruntime-node';
-import * as ortWeb from 'onnxruntime-web';
+import { loadOrtWasm } from '../src/node/ort-node.ts';
 import { describe, expect, it } from 'vitest';
 import { Builder } from '../src/onnx/builder.ts';
 import { encodeModel } from '../src/onnx/encode.ts';
@@ -17,7 +17,7 @@ import { AuroraPipeline } from '../src/pipeline/pipeline.ts';
 import { parityStats, withinParity } from './support/parity.ts';
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
-ortWeb.env.wasm.numThreads = 1;
+const ortWeb = await loadOrtWasm();
 const node = ortNode;
 
 describe('MoE formulations', () => {

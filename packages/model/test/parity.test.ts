@@ -1,12 +1,12 @@
 import ortNode from 'onnxruntime-node';
-import * as ortWeb from 'onnxruntime-web';
+import { loadOrtWasm } from '../src/node/ort-node.ts';
 import { describe, expect, it } from 'vitest';
 import { readBundleDir } from '../src/node/bundle-dir.ts';
 import { AuroraPipeline } from '../src/pipeline/pipeline.ts';
 import { PARITY_REQUESTS, parityStats, withinParity } from './support/parity.ts';
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
-ortWeb.env.wasm.numThreads = 1;
+const ortWeb = await loadOrtWasm();
 
 describe('prompt -> PNG parity between onnxruntime-node and onnxruntime-web (WASM SIMD)', () => {
   it('20 prompts x 3 seeds stay within the parity bound', async () => {

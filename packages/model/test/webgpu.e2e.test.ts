@@ -7,7 +7,7 @@
  */
 import * as path from 'node:path';
 import ortNode from 'onnxruntime-node';
-import * as ortWeb from 'onnxruntime-web';
+import { loadOrtWasm } from '../src/node/ort-node.ts';
 import { describe, expect, it } from 'vitest';
 import { readBundleDir } from '../src/node/bundle-dir.ts';
 import { generatorGraphFor, probeWebGpu, sessionOptionsFor } from '../src/node/execution-providers.ts';
@@ -19,7 +19,7 @@ import { HAS_REFERENCE, REFERENCE_DIR, REPO_ROOT } from './support/reference.ts'
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
 const ort = ortNode;
-ortWeb.env.wasm.numThreads = 1;
+const ortWeb = await loadOrtWasm();
 
 const probe = await probeWebGpu();
 const REQUIRED = process.env.AURORA_REQUIRE_WEBGPU === '1';
