@@ -8,18 +8,11 @@ import { AuroraPipeline } from '../pipeline/pipeline.ts';
 import type { OrtModule } from '../runtime/ort-types.ts';
 import { allPairs } from '../world/spec.ts';
 import { resolveBundle } from './bundle-arg.ts';
-import { UsageError } from './errors.ts';
+import { integerOption, UsageError } from './errors.ts';
 import { ProgressBar } from './progress.ts';
 
 const USAGE = 'usage: aurora eval [--bundle <dir>] [--seeds 8] [--seed-start 1000000] [--psi P] [--runtime node|wasm] [--json out.json]';
 const MAX_SEEDS = 1024;
-
-function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || value < min || value > max) throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got "${raw}"`);
-  return value;
-}
 
 async function loadRuntime(name: string): Promise<{ ort: OrtModule; preferPaths: boolean }> {
   if (name === 'node') return { ort: await loadOrtNode(), preferPaths: true };
@@ -44,8 +37,8 @@ export async function evalCommand(args: string[]): Promise<number> {
     },
   });
   if (positionals.length > 0) throw new UsageError(USAGE);
-  const seeds = integer('seeds', values.seeds, 8, 1, MAX_SEEDS);
-  const seedStart = integer('seed-start', values['seed-start'], 1_000_000, 0, 2 ** 32 - seeds);
+  const seeds = integerOption('seeds', values.seeds, 8, 1, MAX_SEEDS);
+  const seedStart = integerOption('seed-start', values['seed-start'], 1_000_000, 0, 2 ** 32 - seeds);
   let psi: number | undefined;
   if (values.psi !== undefined) {
     psi = Number(values.psi);

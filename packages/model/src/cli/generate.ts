@@ -6,18 +6,15 @@ import { encodePng } from '../image/png.ts';
 import { AuroraPipeline } from '../pipeline/pipeline.ts';
 import { checkPromptText } from '../pipeline/prompt-encoder.ts';
 import { requestSeeds } from '../sampling/latent.ts';
-import { joinNegativeValues, parseIntegerOption } from './args.ts';
+import { joinNegativeValues } from './args.ts';
 import { resolveBundle } from './bundle-arg.ts';
-import { UsageError } from './errors.ts';
+import { integerOption, UsageError } from './errors.ts';
 import { ProgressBar } from './progress.ts';
 import { checkRuntime, inputChecked, loadRuntime } from './runtime.ts';
 
 const MAX_IMAGES = 1024;
 /** Images per generator run: large enough to batch well on CPU, small enough for memory. */
 const CHUNK = 8;
-
-const parseInteger = (name: string, raw: string | undefined, fallback: number, min: number, max: number) =>
-  parseIntegerOption(name, raw, fallback, { min, max }, (message) => new UsageError(message));
 
 /** `aurora generate "<prompt>"`: writes out/<seed>.png for each image, and out/grid.png when n > 1. */
 export async function generateCommand(args: string[]): Promise<number> {
@@ -34,8 +31,8 @@ export async function generateCommand(args: string[]): Promise<number> {
   checkRuntime(values.runtime);
   // Checked before the bundle loads (a large one takes half a minute); the pipeline checks it again.
   const prompt = inputChecked(() => checkPromptText(positionals[0]));
-  const seed = parseInteger('seed', values.seed, 0, 0, 2 ** 32 - 1);
-  const n = parseInteger('n', values.n, 1, 1, MAX_IMAGES);
+  const seed = integerOption('seed', values.seed, 0, 0, 2 ** 32 - 1);
+  const n = integerOption('n', values.n, 1, 1, MAX_IMAGES);
   let psi: number | undefined;
   if (values.psi !== undefined) {
     psi = Number(values.psi);

@@ -7,16 +7,13 @@ import { encodePng } from '../image/png.ts';
 import { AuroraInterpolator, MAX_CENTER_COUNT, MAX_INTERPOLATION_STEPS } from '../pipeline/interpolation.ts';
 import { AuroraPipeline } from '../pipeline/pipeline.ts';
 import { checkPromptText } from '../pipeline/prompt-encoder.ts';
-import { joinNegativeValues, parseIntegerOption } from './args.ts';
+import { joinNegativeValues } from './args.ts';
 import { resolveBundle } from './bundle-arg.ts';
-import { UsageError } from './errors.ts';
+import { integerOption, UsageError } from './errors.ts';
 import { checkRuntime, inputChecked, loadRuntime } from './runtime.ts';
 
 const USAGE =
   'usage: aurora interpolate "<from>" "<to>" [--steps 9] [--seed 0] [--psi P] [--global] [--loop-mapping N] [--trunc-layers N] [--delay-ms 120] [--bundle <dir>] [--out out/] [--runtime cpu|webgpu|cuda|auto|wasm]';
-
-const parseInteger = (name: string, raw: string | undefined, fallback: number, min: number, max: number) =>
-  parseIntegerOption(name, raw, fallback, { min, max }, (message) => new UsageError(message));
 
 /**
  * `aurora interpolate "<from>" "<to>"`: one prompt turning into another as the reference
@@ -43,11 +40,11 @@ export async function interpolateCommand(args: string[]): Promise<number> {
   // Everything is checked before the bundle loads (a large one takes half a minute).
   const from = inputChecked(() => checkPromptText(positionals[0], 'from'));
   const to = inputChecked(() => checkPromptText(positionals[1], 'to'));
-  const steps = parseInteger('steps', values.steps, 9, 2, MAX_INTERPOLATION_STEPS);
-  const seed = parseInteger('seed', values.seed, 0, 0, 2 ** 32 - 1);
-  const centerCount = parseInteger('loop-mapping', values['loop-mapping'], 0, 0, MAX_CENTER_COUNT);
-  const delayMs = parseInteger('delay-ms', values['delay-ms'], 120, 1, 65535);
-  const truncLayers = values['trunc-layers'] === undefined ? undefined : parseInteger('trunc-layers', values['trunc-layers'], 0, 0, 10_000);
+  const steps = integerOption('steps', values.steps, 9, 2, MAX_INTERPOLATION_STEPS);
+  const seed = integerOption('seed', values.seed, 0, 0, 2 ** 32 - 1);
+  const centerCount = integerOption('loop-mapping', values['loop-mapping'], 0, 0, MAX_CENTER_COUNT);
+  const delayMs = integerOption('delay-ms', values['delay-ms'], 120, 1, 65535);
+  const truncLayers = values['trunc-layers'] === undefined ? undefined : integerOption('trunc-layers', values['trunc-layers'], 0, 0, 10_000);
   let psi: number | undefined;
   if (values.psi !== undefined) {
     psi = Number(values.psi);
