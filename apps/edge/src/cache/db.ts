@@ -31,4 +31,10 @@ export interface CacheDatabase {
   readonly db: CacheDb;
   readonly writeAtomically: WriteAtomically;
   readonly dialect?: Dialect;
+  /**
+   * A fresh read session that may answer from a read replica (Workers: a D1 session,
+   * withSession('first-unconstrained')), for the image lookups only, whose misses are read again
+   * on `db` (ImageStore.lookup). None: every read goes to `db`.
+   */
+  readonly replica?: () => CacheDb;
 }

@@ -46,6 +46,7 @@ export class ImageStore {
 
   private readonly background: Background;
   private readonly db: CacheDb;
+  private readonly replica: (() => CacheDb) | undefined;
   private readonly writeAtomically: WriteAtomically;
 
   constructor(
@@ -58,6 +59,7 @@ export class ImageStore {
     const { images } = dialect.tables;
     this.images = images;
     this.db = db;
+    this.replica = database.replica;
     this.writeAtomically = database.writeAtomically;
     const log = options.log ?? (() => undefined);
     this.background = options.background ?? ((work) => void work.catch((error) => log('cache background work failed', error)));
@@ -83,21 +85,35 @@ export class ImageStore {
     return this.options.eviction;
   }
 
-  /** The cached subset of `keys`; bytes only when `withPng` (a url response needs none). */
+  /**
+   * The cached subset of `keys`; bytes only when `withPng` (a url response needs none). With a
+   * replica (D1 read replication) the keys are read there first and only its misses again on the
+   * primary: a replica may lag, and a hit there is still right (a key's row only ever holds that
+   * key's image), but a miss may be an image just made elsewhere.
+   */
   async lookup(keys: readonly string[], withPng: boolean): Promise<Map<string, CachedImage>> {
+    if (!this.replica || keys.length === 0) return this.lookupOn(this.db, keys, withPng, true);
+    const found = await this.lookupOn(this.replica(), keys, withPng, false);
+    const missed = keys.filter((k) => !found.has(k));
+    if (missed.length > 0) for (const [key, image] of await this.lookupOn(this.db, missed, withPng, true)) found.set(key, image);
+    return found;
+  }
+
+  /** lookup() on one database; `prepared`: the primary's prepared one-key statements may be used. */
+  private async lookupOn(db: CacheDb, keys: readonly string[], withPng: boolean, prepared: boolean): Promise<Map<string, CachedImage>> {
     const found = new Map<string, CachedImage>();
     if (keys.length === 0) return found;
-    const one = keys.length === 1 ? { key: keys[0] } : null;
+    const one = prepared && keys.length === 1 ? { key: keys[0] } : null;
     const images = this.images;
     const where = inArray(images.key, [...keys]);
     if (!withPng) {
-      const rows = one ? await this.one.id.all(one) : await this.db.select({ key: images.key, etag: images.etag }).from(images).where(where);
+      const rows = one ? await this.one.id.all(one) : await db.select({ key: images.key, etag: images.etag }).from(images).where(where);
       for (const row of rows) found.set(row.key, row);
       return found;
     }
     const rows = one
       ? await this.one.png.all(one)
-      : await this.db.select({ key: images.key, etag: images.etag, png: images.png, blobKey: images.blobKey }).from(images).where(where);
+      : await db.select({ key: images.key, etag: images.etag, png: images.png, blobKey: images.blobKey }).from(images).where(where);
     for (const row of rows) {
       const png = await this.bytesOf(row);
       if (png) found.set(row.key, { key: row.key, etag: row.etag, png }); // a row whose bytes are gone counts as a miss
