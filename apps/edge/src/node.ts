@@ -1,8 +1,8 @@
 /**
- * The Node entry: SQLite (better-sqlite3), onnxruntime-web in-process, one local GPU runner child
+ * The Node entry: SQLite (better-sqlite3) or Postgres (DATABASE_URL; several gateways share it), onnxruntime-web in-process, one local GPU runner child
  * process (apps/gpu-runner) plus any configured in RUNNERS, served by @hono/node-server.
  *   npm start                       (repo root) -> this file
- *   PORT=8787 HOST DATABASE_PATH LOCAL_RUNNER=1 EDGE_BUNDLES, and the shared variables of config.ts
+ *   PORT=8787 HOST DATABASE_PATH DATABASE_URL PG_POOL_MAX FLIGHT_LEASE_MS FLIGHT_POLL_MS FLIGHT_MAX_WAIT_MS LOCAL_RUNNER=1 EDGE_BUNDLES, and the shared variables of config.ts
  * Without EDGE_BUNDLES it serves aurora-tiny (the default, built here) and then the trained bundles
  * committed under models/ (node/shipped-models.ts); EDGE_BUNDLES names exactly the bundles served.
  * It serves the <aurora-image> script from its built assets (EDGE_ASSETS_DIR, default
@@ -19,20 +19,21 @@ import { defaultBundlePath, ensureDefaultBundle, readBundleDir } from '@aurora-e
 import type { HttpBindings } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { createApp } from './app.ts';
-import { GatewayMetrics } from './observe/gateway-metrics.ts';
 import { assembleDeps } from './assemble.ts';
 import { ConfigError, type EnvVars, intVar, parseEdgeConfig } from './config.ts';
 import type { AppDeps } from './deps.ts';
 import { embedDir, nodeAssetsDir } from './node/assets.ts';
-import { createDb } from './node/db.ts';
+import { openNodeDatabase } from './node/database.ts';
 import { listen } from './node/http-server.ts';
 import { startMetricsServer } from './node/metrics-server.ts';
-import { databasePath, MIGRATIONS_DIR, REPO_ROOT, SHIPPED_MODELS_DIR } from './node/paths.ts';
+import { REPO_ROOT, SHIPPED_MODELS_DIR } from './node/paths.ts';
+import { PgFlight, readStoredImages } from './node/pg/flight.ts';
 import { type LocalRunner, runnerEntry, startReadyLocalRunner } from './node/runner-process.ts';
 import { RunnerSupervisor } from './node/runner-supervisor.ts';
 import { shippedModels } from './node/shipped-models.ts';
 import { nodeStaticFiles, ortDistDir } from './node/static.ts';
 import { WasmThread } from './node/wasm-thread.ts';
+import { GatewayMetrics } from './observe/gateway-metrics.ts';
 
 export { MIGRATIONS_DIR, REPO_ROOT } from './node/paths.ts';
 
@@ -98,13 +99,29 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   const metricsHost = env.METRICS_HOST ? String(env.METRICS_HOST) : '127.0.0.1';
   const metrics = metricsPort >= 0 ? new GatewayMetrics() : undefined;
   const wantRunner = String(env.LOCAL_RUNNER ?? '1') !== '0';
+  // Single flight across gateways on Postgres (node/pg/flight.ts): the claim's lease, the waiters' poll, the longest wait.
+  const flightOptions = {
+    leaseMs: intVar(env, 'FLIGHT_LEASE_MS', 10_000, 100, 3_600_000, problems),
+    pollMs: intVar(env, 'FLIGHT_POLL_MS', 1_000, 10, 60_000, problems),
+    maxWaitMs: intVar(env, 'FLIGHT_MAX_WAIT_MS', 150_000, 1_000, 3_600_000, problems),
+  };
   if (problems.length) throw new ConfigError(problems);
   parseEdgeConfig(env); // fail fast on a bad variable before starting anything
   const entry = wantRunner ? runnerEntry(env) : null;
   const assetsDir = await nodeAssetsDir(env, log);
 
   const { sources, dirs } = await bundleSources(env, options.modelsDir ?? SHIPPED_MODELS_DIR, log);
-  const { db, writeAtomically, close: cleanUp } = createDb(databasePath(env), MIGRATIONS_DIR);
+  const database = await openNodeDatabase(env, problems, (message, error) => log(`${message}${error ? ` ${(error as Error)?.message}` : ''}`)).catch(
+    (error: unknown) => {
+      throw Array.isArray(error) ? new ConfigError(error) : error;
+    },
+  );
+  const { db, writeAtomically, dialect } = database;
+  let flight: PgFlight | null = null;
+  const cleanUp = async () => {
+    await flight?.close();
+    await database.close();
+  };
   const runnerOptions = { entry: entry ?? undefined, secret: randomBytes(32).toString('hex'), bundles: dirs, log };
   const runnerStarting = entry ? startReadyLocalRunner(runnerOptions) : null;
   if (wantRunner && !entry) log('aurora-edge: @aurora-edge/gpu-runner is not installed (and RUNNER_ENTRY is not set); running without a local runner');
@@ -142,6 +159,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
       config,
       db,
       writeAtomically,
+      dialect,
       bundles: sources,
       loadPipeline,
       wasmHeapBytes: () => threadsUp.reduce((sum, t) => sum + t.heapBytes, 0),
@@ -151,8 +169,16 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
       background: ctx.waitUntil,
       log: (message, error) => log(`${message}${error ? ` ${(error as Error)?.stack ?? String(error)}` : ''}`),
     });
+    const pg = database.postgres;
+    if (pg) {
+      flight = await PgFlight.start(pg.pool, pg.url, readStoredImages(assembled.store, pg.pool), {
+        ...flightOptions,
+        retryAfterS: config.routing.retryAfterS,
+        log: (message, error) => log(`${message}${error ? ` ${(error as Error)?.message}` : ''}`),
+      });
+    }
     // One JSON line per request, on the same log as everything else.
-    deps = { ...assembled, requestLog: (entry) => log(JSON.stringify(entry)), metrics };
+    deps = { ...assembled, requestLog: (entry) => log(JSON.stringify(entry)), metrics, sharedFlight: flight ?? undefined };
     app = createApp(deps);
     const pool = deps.runners;
     if (supervisor) {
@@ -163,7 +189,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   } catch (error) {
     await (runner ?? (await runnerStarting?.catch(() => null)))?.stop().catch(() => undefined);
     await closeThreads();
-    cleanUp();
+    await cleanUp();
     throw error;
   }
 
@@ -173,7 +199,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   } catch (error) {
     await runner?.stop();
     await closeThreads();
-    cleanUp();
+    await cleanUp();
     throw error;
   }
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | null = null;
@@ -183,7 +209,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await runner?.stop();
     await closeThreads();
-    cleanUp();
+    await cleanUp();
     throw error;
   }
   const actualPort = (server.address() as AddressInfo).port;
@@ -203,7 +229,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
         await runner?.stop();
         await deps.store.close();
         await closeThreads();
-        cleanUp();
+        await cleanUp();
       })();
       return closing;
     },

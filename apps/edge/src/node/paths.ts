@@ -12,3 +12,5 @@ export function databasePath(env: Readonly<Record<string, unknown>>): string {
 }
 /** Trained bundles committed to the repository, served by default after aurora-tiny (shipped-models.ts). */
 export const SHIPPED_MODELS_DIR = path.join(REPO_ROOT, 'models');
+/** Postgres migrations (drizzle-kit, from src/schema.pg.ts), applied when DATABASE_URL names Postgres. */
+export const MIGRATIONS_PG_DIR = path.join(REPO_ROOT, 'migrations-pg');
