@@ -1,6 +1,7 @@
 /**
  * `aurora keys create|list|revoke`: API keys in the Node gateway's SQLite database (the same
- * default file as `npm start`, or DATABASE_PATH, or --db). For Workers, `--print-sql` prints the
+ * default file as `npm start`, or DATABASE_PATH, or --db), or its Postgres database (DATABASE_URL, or
+ * --db postgres://...). For Workers, `--print-sql` prints the
  * statement to run with `wrangler d1 execute` instead of touching a file.
  */
 import * as fs from 'node:fs';
@@ -8,7 +9,8 @@ import { parseArgs } from 'node:util';
 import { joinNegativeValues, parseIntegerOption } from '@aurora-edge/model/cli-args';
 import { type ApiKey, insertSql, KeyStore, MAX_RPM, prepareKey, revokeSql } from '../auth/keys.ts';
 import { createDb } from '../node/db.ts';
-import { databasePath, MIGRATIONS_DIR } from '../node/paths.ts';
+import { databasePath, MIGRATIONS_DIR, MIGRATIONS_PG_DIR } from '../node/paths.ts';
+import { createPgDb, isPostgresUrl } from '../node/pg/db.ts';
 
 /** A mistake in the command line: the CLI prints the message alone and exits 2. */
 export class UsageError extends Error {
@@ -26,9 +28,9 @@ export interface CliIo {
 }
 
 const USAGE = `usage:
-  aurora keys create --name <name> --origins <origin,...|*> [--rpm 60] [--db <file>] [--json] [--print-sql]
-  aurora keys list [--db <file>] [--json]
-  aurora keys revoke <key-id> [--db <file>] [--print-sql]`;
+  aurora keys create --name <name> --origins <origin,...|*> [--rpm 60] [--db <file|postgres-url>] [--json] [--print-sql]
+  aurora keys list [--db <file|postgres-url>] [--json]
+  aurora keys revoke <key-id> [--db <file|postgres-url>] [--print-sql]`;
 
 const consoleIo: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) };
 
@@ -37,7 +39,13 @@ const consoleIo: CliIo = { out: (l) => console.log(l), err: (l) => console.error
  * or changes a key that would have to exist already, must not leave a new file behind because
  * of a mistyped --db.
  */
-function withStore<T>(db: string | undefined, mode: 'create' | 'existing', work: (store: KeyStore) => Promise<T>): Promise<T> {
+async function withStore<T>(db: string | undefined, mode: 'create' | 'existing', work: (store: KeyStore) => Promise<T>): Promise<T> {
+  // A Postgres gateway's database: --db postgres://..., or DATABASE_URL as the gateway reads it.
+  const url = db ?? (isPostgresUrl(process.env.DATABASE_URL) ? process.env.DATABASE_URL : undefined);
+  if (isPostgresUrl(url)) {
+    const pg = await createPgDb(url, MIGRATIONS_PG_DIR);
+    return work(new KeyStore(pg.db, pg.dialect)).finally(() => pg.close());
+  }
   const file = db ?? databasePath(process.env);
   if (mode === 'existing' && !fs.existsSync(file)) {
     throw new UsageError(`no gateway database at ${file}: it does not exist (the gateway makes it on its first start, as does aurora keys create)`);
