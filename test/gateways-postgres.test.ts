@@ -153,7 +153,7 @@ describe.skipIf(!postgresAvailable)('two Node gateways on one Postgres', () => {
       const { rows } = await sql.query<{ key: string; owner: string }>('SELECT key, owner FROM generation_claims');
       return rows.length === 4 ? rows : null;
     });
-    const ownerPid = Number(claims[0].owner.split('/')[1]);
+    const ownerPid = Number(claims![0].owner.split('/')[1]);
     expect(ownerPid).toBe(a.child.child.pid);
     // B asks for the same 4 images while A holds them: it waits on A's claims.
     const started = Date.now();
