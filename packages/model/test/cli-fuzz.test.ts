@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runAuroraInProcess } from './support/cli.ts';
+import { numberish, optionForm, withOption } from './support/fuzz-args.ts';
 import { tinyBundleDir } from './support/tiny-bundle.ts';
 
 /**
@@ -11,18 +12,6 @@ import { tinyBundleDir } from './support/tiny-bundle.ts';
  * own error line and exit code are checked as a child process in cli.e2e.test.ts.
  */
 const run = (args: string[]) => runAuroraInProcess(args);
-
-const numberish = fc.oneof(
-  fc.integer({ min: -(2 ** 40), max: 2 ** 40 }).map(String),
-  fc.double().map(String),
-  fc.constantFrom('NaN', 'Infinity', '-0', '1e309', '0x10', '', ' ', '7abc', '４２'),
-);
-
-/** `--name=value` or `--name value`: users type both, and a value may start with a dash. */
-const optionForm = fc.boolean();
-const withOption = (args: string[], name: string, value: string | undefined, joined: boolean) => {
-  if (value !== undefined) args.push(...(joined ? [`--${name}=${value}`] : [`--${name}`, value]));
-};
 
 /** Whatever the arguments, the CLI answers with an image or one clear line: never a stack trace. */
 describe('aurora generate under random input', () => {
@@ -60,25 +49,6 @@ describe('aurora generate under random input', () => {
         },
       ),
       { numRuns: 16, seed: 20261124 },
-    );
-  });
-});
-
-/** The gateway's `aurora keys` reads numbers like `generate` does: one range message, exit 2. */
-describe('aurora keys create --rpm under random input', () => {
-  const db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-fuzz-keys-')), 'keys.sqlite');
-
-  it('creates the key for an integer in [1, 100000] and otherwise exits 2 with the range and the text as typed', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.oneof(numberish, fc.integer({ min: -5, max: 100_005 }).map(String)), optionForm, async (rpm, joined) => {
-        const args = ['keys', 'create', '--name', 'fuzz', '--origins', '*', '--db', db];
-        withOption(args, 'rpm', rpm, joined);
-        const r = await run(args);
-        const valid = /^\d+$/.test(rpm.trim()) && Number(rpm) >= 1 && Number(rpm) <= 100_000;
-        expect(r.code, r.stderr).toBe(valid ? 0 : 2);
-        if (!valid) expect(r.stderr).toBe(`aurora: --rpm must be an integer in [1, 100000], got "${rpm}"\n`);
-      }),
-      { numRuns: 12, seed: 20261204 },
     );
   });
 });
