@@ -6,7 +6,6 @@
  */
 export { type BuiltBundle, type BundleSpec, buildBundle, GPU_GENERATOR_FILE, IMAGE_STAGE_FILE, IMAGE_STAGE_GPU_FILE, TEXT_STAGE_FILE } from './bundle/build.ts';
 export { buildTinyBundle, TINY_BUNDLE_ID } from './bundle/aurora-tiny.ts';
-export { packBundle } from './bundle/pack.ts';
 export { type GeneratorConfig, type GeneratorConfigInput, generatorConfigSchema, parseGeneratorConfig } from './config/generator-config.ts';
 export { GENERATOR_PRESETS, generatorPreset, type PresetName } from './config/presets.ts';
 export { buildGenerator, type BuiltGenerator, TEXT_TOKENS } from './generator/generator.ts';

@@ -24,7 +24,6 @@ export { createGraphSession, type SessionLoadOptions } from './pipeline/sessions
 export { AuroraInputError } from './pipeline/errors.ts';
 export { type BundleSource, memoryBundle, readVerified, urlBundle, verifyBundle } from './bundle/bundle.ts';
 export { BundleError, type BundleManifest, bundleManifestSchema, manifestContentHash, parseBundleManifest } from './bundle/manifest.ts';
-export { unpackBundle } from './bundle/pack.ts';
 export { canonicalJson, sha256Hex } from './bundle/sha256.ts';
 export type { GeneratorConfig } from './config/generator-config.ts';
 export { GeneratorSession, type GeneratorBatch } from './runtime/generator-session.ts';
