@@ -1,3 +1,4 @@
+import type { InterpolateRequest } from '@aurora-edge/client';
 import { AttributeError } from './errors.ts';
 import type { BackendPreference, Mode } from './events.ts';
 
@@ -8,10 +9,10 @@ export const DEFAULT_STEPS = 9;
 export const MIN_STEPS = 2;
 export const MAX_STEPS = 33;
 
-/** `interpolate`: blend the local text codes only (the reference's default), or the global code too. */
-export type InterpolateCodes = 'local' | 'local+global';
-/** `centre`: no centre (the reference's default), or the text-conditional centre generations use. */
-export type Centre = 'none' | 'text';
+/** `interpolate`: blend the local text codes only (the reference's default), or the global code too (the API's field). */
+export type InterpolateCodes = NonNullable<InterpolateRequest['interpolate']>;
+/** `centre`: no centre (the reference's default), or the text-conditional centre generations use (the API's field). */
+export type Centre = NonNullable<InterpolateRequest['centre']>;
 
 /** `from` and `to` set: the element shows one prompt turning into the other. */
 export interface InterpolationOptions {

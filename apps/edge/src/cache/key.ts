@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { interpolateBodySchema } from '../api/schemas.ts';
 import { canonicalJson, cleanPrompt, sha256Hex } from '@aurora-edge/model';
 import { Lru } from './lru.ts';
 
@@ -88,10 +90,9 @@ function memoKeyOf(p: CacheKeyParts): string {
 
 export const IMAGE_ID_RE = /^[0-9a-f]{64}$/;
 
-/** How a prompt interpolation blends: the reference's local codes only, or the global code too. */
-export type InterpolateMode = 'local' | 'local+global';
-/** Truncation centre of an interpolation: w_avg only (the reference's), or also the text-conditional centre. */
-export type CentreMode = 'none' | 'text';
+/** How a prompt interpolation blends, and its truncation centre: the request schema's enums. */
+export type InterpolateMode = z.output<typeof interpolateBodySchema>['interpolate'];
+export type CentreMode = z.output<typeof interpolateBodySchema>['centre'];
 
 export interface InterpolationKeyParts {
   readonly contentHash: string;
