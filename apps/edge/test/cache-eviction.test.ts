@@ -6,7 +6,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { sha256Hex } from '@aurora-edge/model';
 import Database from 'better-sqlite3';
 import { count, lt, sql, sum } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,10 +13,11 @@ import { type BlobStore, inlineBlobs, r2Blobs } from '../src/cache/blobs.ts';
 import type { CacheDb } from '../src/cache/db.ts';
 import { type CacheBound, CacheEviction, type EvictionOptions } from '../src/cache/eviction.ts';
 import { images, lastUsed } from '../src/cache/schema.ts';
-import { ImageStore, type ImageToStore } from '../src/cache/store.ts';
+import { ImageStore } from '../src/cache/store.ts';
 import { ConfigError, DEFAULT_CACHE_MAX_BYTES, parseEdgeConfig } from '../src/config.ts';
 import { createDb } from '../src/node/db.ts';
 import { MIGRATIONS_DIR } from '../src/node.ts';
+import { standInImage as image } from './support/stand-in-image.ts';
 import { MemoryBucket } from './support/memory-bucket.ts';
 
 const cleanups: (() => unknown)[] = [];
@@ -53,25 +53,6 @@ function openCache(options: { file?: string; bound: CacheBound; blobs?: BlobStor
   return { db, store, eviction, logs, settle };
 }
 
-/** A stand-in PNG of `size` bytes, different per key (the store never decodes it). */
-function image(key: string, size: number, createdAt: number): ImageToStore {
-  const png = new Uint8Array(size).fill(key.charCodeAt(key.length - 1));
-  return {
-    key,
-    model: 'm',
-    contentHash: 'h',
-    prompt: key,
-    seed: 0,
-    psi: 0.7,
-    size: '64x64',
-    png,
-    etag: sha256Hex(png),
-    route: 'wasm',
-    generateMs: 1,
-    runMs: null,
-    createdAt,
-  };
-}
 
 async function keys(db: CacheDb): Promise<string[]> {
   return (await db.select({ key: images.key }).from(images).orderBy(images.key)).map((r) => r.key);

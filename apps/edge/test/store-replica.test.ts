@@ -3,37 +3,19 @@
  * primary answers what it has; its misses are read again on the primary, so an image just made
  * elsewhere is never reported missing, and only hits (still the right image) can be stale.
  */
-import { sha256Hex } from '@aurora-edge/model';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inlineBlobs } from '../src/cache/blobs.ts';
 import type { CacheDb } from '../src/cache/db.ts';
-import { ImageStore, type ImageToStore } from '../src/cache/store.ts';
+import { ImageStore } from '../src/cache/store.ts';
 import { createDb } from '../src/node/db.ts';
 import { MIGRATIONS_DIR } from '../src/node.ts';
+import { standInImage as image } from './support/stand-in-image.ts';
 
 const closers: (() => unknown)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
 
-function image(key: string): ImageToStore {
-  const png = new Uint8Array(64).fill(key.charCodeAt(0));
-  return {
-    key,
-    model: 'm',
-    contentHash: 'h',
-    prompt: key,
-    seed: 0,
-    psi: 0.7,
-    size: '64x64',
-    png,
-    etag: sha256Hex(png),
-    route: 'wasm',
-    generateMs: 1,
-    runMs: null,
-    createdAt: 1,
-  };
-}
 
 function open() {
   const { db, writeAtomically, close } = createDb(':memory:', MIGRATIONS_DIR);
