@@ -15,6 +15,8 @@
  * gpu (bench/gpu.ts: aurora-tiny and aurora-v1 on the WebGPU provider, node placements, MoE
  * formulations; only where a WebGPU adapter exists, labelled when it is CPU-emulated).
  * size (bench/size.ts: the Worker's JS as wrangler bundles it, the embed script and its local chunk).
+ * scale (bench/scale.ts: two Node gateways on one Postgres: cache hits/s through both, generations for
+ * 40 concurrent identical misses across them; skipped without Postgres's server binaries).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -27,6 +29,7 @@ import { runGpuBench } from './gpu.ts';
 import { runModelBench } from './model.ts';
 import { derive, type Results, renderReport, writeResults } from './report.ts';
 import { runRunnerBench } from './runner.ts';
+import { runScaleBench } from './scale.ts';
 import { runServingBench } from './serving.ts';
 import { runSizeBench } from './size.ts';
 
@@ -69,6 +72,7 @@ const sections: { name: string; run: () => Promise<Results> }[] = [
   { name: 'gateway', run: runGatewayBench },
   { name: 'eval', run: runEvalBench },
   { name: 'size', run: runSizeBench },
+  { name: 'scale', run: runScaleBench },
 ];
 
 const previous: Results = fs.existsSync(RESULTS) ? JSON.parse(fs.readFileSync(RESULTS, 'utf8')) : {};

@@ -183,6 +183,18 @@ export function renderReport(r: Results, ctx: ReportContext): string {
       ? undefined
       : `p99 ${num(r['gateway.cache_hit_busy_p99_ms'], 2)} ms busy vs ${num(r['gateway.cache_hit_p99_ms'], 2)} ms idle; ${num(r['gateway.cache_hit_busy_rps'], 0)} req/s; WASM in a worker thread`,
   );
+  row(
+    'scale',
+    'cache hit, 2 gateways on one Postgres',
+    num(r['scale.two_gateways_hit_rps'], 0) && `${num(r['scale.two_gateways_hit_rps'], 0)} req/s`,
+    'both loaded at once, 10 connections each, summed',
+  );
+  row(
+    'scale',
+    '40 identical concurrent misses across 2 gateways',
+    num(r['scale.coalesced_generations'], 0) && `${num(r['scale.coalesced_generations'], 0)} generation(s)`,
+    'goal 1: single flight across gateways (Postgres claims)',
+  );
   row('gateway', 'GET /v1/images/{id}.png (cached)', num(r['gateway.image_get_rps'], 0) && `${num(r['gateway.image_get_rps'], 0)} req/s`);
   row(
     'gateway',
