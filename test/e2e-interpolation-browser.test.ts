@@ -205,19 +205,7 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image from to steps> from another origin
       const frames = load.detail.frames!;
       expect(frames.map((f) => f.index)).toEqual([0, 1, 2, 3, 4]);
       expect(frames.map((f) => f.t)).toEqual(server.json.data.map((f) => f.t));
-      let identical = 0;
-      let total = 0;
-      let maxDiff = 0;
-      frames.forEach((f, i) => {
-        const stats = parityStats(server.pixels[i], Uint8Array.from(f.pixels!));
-        expect(withinParity(stats), `frame ${i}: ${JSON.stringify(stats)}`).toBe(true);
-        identical += stats.identical;
-        total += stats.total;
-        maxDiff = Math.max(maxDiff, stats.maxDiff);
-      });
-      console.log(
-        `e2e: local-mode interpolation vs the gateway's frames: ${((100 * identical) / total).toFixed(3)}% of ${total} samples identical, max diff ${maxDiff}`,
-      );
+      expectFramesWithinParity('local-mode interpolation', server.pixels, frames);
 
       const playing = await shown(page, 'local');
       expect(playing).toMatchObject({ complete: true, width: 64, controlsVisible: true, play: 'Pause' });
@@ -253,19 +241,7 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image from to steps> from another origin
         console.warn(`\n*** SKIPPED: no WebGPU for local mode in headless Chromium (${String(load.detail.backendFallback)}); needs mesa-vulkan-drivers ***\n`);
         ctx.skip();
       }
-      let identical = 0;
-      let total = 0;
-      let maxDiff = 0;
-      load.detail.frames!.forEach((f, i) => {
-        const stats = parityStats(server.pixels[i], Uint8Array.from(f.pixels!));
-        expect(withinParity(stats), `frame ${i}: ${JSON.stringify(stats)}`).toBe(true);
-        identical += stats.identical;
-        total += stats.total;
-        maxDiff = Math.max(maxDiff, stats.maxDiff);
-      });
-      console.log(
-        `e2e: WebGPU (${String(load.detail.adapter)}) interpolation vs the gateway's frames: ${((100 * identical) / total).toFixed(3)}% of ${total} samples identical, max diff ${maxDiff}`,
-      );
+      expectFramesWithinParity(`WebGPU (${String(load.detail.adapter)}) interpolation`, server.pixels, load.detail.frames!);
       await page.close();
     } finally {
       await gpuBrowser.close();
@@ -368,3 +344,18 @@ describe.skipIf(!HAS_CHROMIUM)('<aurora-image from to steps> from another origin
     }
   });
 });
+
+/** Every browser frame within the parity bound of the gateway's, and the totals logged. */
+function expectFramesWithinParity(label: string, serverPixels: readonly Uint8Array[], frames: readonly { pixels?: ArrayLike<number> }[]): void {
+  let identical = 0;
+  let total = 0;
+  let maxDiff = 0;
+  frames.forEach((f, i) => {
+    const stats = parityStats(serverPixels[i], Uint8Array.from(f.pixels ?? []));
+    expect(withinParity(stats), `frame ${i}: ${JSON.stringify(stats)}`).toBe(true);
+    identical += stats.identical;
+    total += stats.total;
+    maxDiff = Math.max(maxDiff, stats.maxDiff);
+  });
+  console.log(`e2e: ${label} vs the gateway's frames: ${((100 * identical) / total).toFixed(3)}% of ${total} samples identical, max diff ${maxDiff}`);
+}
