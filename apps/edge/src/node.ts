@@ -1,8 +1,10 @@
 /**
- * The Node entry: SQLite (better-sqlite3) or Postgres (DATABASE_URL; several gateways share it), onnxruntime-web in-process, one local GPU runner child
- * process (apps/gpu-runner) plus any configured in RUNNERS, served by @hono/node-server.
+ * The Node entry: SQLite (better-sqlite3) or Postgres (DATABASE_URL: several gateways share it),
+ * onnxruntime-web in-process, one local GPU runner child process (apps/gpu-runner) plus any
+ * configured in RUNNERS, served by @hono/node-server.
  *   npm start                       (repo root) -> this file
- *   PORT=8787 HOST DATABASE_PATH DATABASE_URL PG_POOL_MAX FLIGHT_LEASE_MS FLIGHT_POLL_MS FLIGHT_MAX_WAIT_MS LOCAL_RUNNER=1 EDGE_BUNDLES, and the shared variables of config.ts
+ *   PORT=8787 HOST DATABASE_PATH LOCAL_RUNNER=1 EDGE_BUNDLES, and the shared variables of config.ts;
+ *   on Postgres DATABASE_URL PG_POOL_MAX FLIGHT_LEASE_MS FLIGHT_POLL_MS FLIGHT_MAX_WAIT_MS (docs/node.md)
  * Without EDGE_BUNDLES it serves aurora-tiny (the default, built here) and then the trained bundles
  * committed under models/ (node/shipped-models.ts); EDGE_BUNDLES names exactly the bundles served.
  * It serves the <aurora-image> script from its built assets (EDGE_ASSETS_DIR, default
@@ -45,6 +47,8 @@ export interface NodeGateway {
   readonly runner: LocalRunner | null;
   /** Where GET /metrics is served (METRICS_PORT; loopback by default), if it is. */
   readonly metricsUrl: string | null;
+  /** The database it uses: `sqlite <file>` or `postgres <host/db>` (no credentials). */
+  readonly database: string;
   close(): Promise<void>;
 }
 
@@ -111,11 +115,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   const assetsDir = await nodeAssetsDir(env, log);
 
   const { sources, dirs } = await bundleSources(env, options.modelsDir ?? SHIPPED_MODELS_DIR, log);
-  const database = await openNodeDatabase(env, problems, (message, error) => log(`${message}${error ? ` ${(error as Error)?.message}` : ''}`)).catch(
-    (error: unknown) => {
-      throw Array.isArray(error) ? new ConfigError(error) : error;
-    },
-  );
+  const database = await openNodeDatabase(env, (message, error) => log(`${message}${error ? ` ${(error as Error)?.message}` : ''}`));
   const { db, writeAtomically, dialect } = database;
   let flight: PgFlight | null = null;
   const cleanUp = async () => {
@@ -222,6 +222,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
     deps,
     runner,
     metricsUrl: metricsServer ? `${metricsServer.url}/metrics` : null,
+    database: database.where,
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -243,6 +244,7 @@ async function main(): Promise<void> {
   const models = gateway.deps.models.all.map((m, i) => `${m.id} (${i === 0 ? 'default, ' : ''}${m.manifest.trained ? 'trained' : 'untrained'})`);
   console.log(`aurora-edge listening on http://localhost:${gateway.port} (${runner}; ready in ${Math.round(performance.now() - started)} ms)`);
   console.log(`aurora-edge models: ${models.join(', ')}`);
+  console.log(`aurora-edge database: ${gateway.database}`);
   const stop = (signal: string) => {
     console.log(`aurora-edge: ${signal}, shutting down`);
     gateway.close().then(() => process.exit(0));

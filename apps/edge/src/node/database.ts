@@ -1,5 +1,5 @@
 import type { CacheDatabase } from '../cache/db.ts';
-import { type EnvVars, intVar } from '../config.ts';
+import { ConfigError, type EnvVars, intVar } from '../config.ts';
 import { createDb } from './db.ts';
 import { databasePath, MIGRATIONS_DIR, MIGRATIONS_PG_DIR } from './paths.ts';
 import { createPgDb, isPostgresUrl, type PgDatabase } from './pg/db.ts';
@@ -26,15 +26,16 @@ function redact(url: string): string {
 /**
  * Opens and migrates the database `npm start` uses: Postgres when DATABASE_URL is a postgres:// or
  * postgresql:// URL (PG_POOL_MAX connections, default 10; /migrations-pg), else the SQLite file at
- * DATABASE_PATH (/migrations). problems collects bad variables, as config.ts does.
+ * DATABASE_PATH (/migrations). A bad variable is a ConfigError.
  */
-export async function openNodeDatabase(env: EnvVars, problems: string[], log?: (message: string, error?: unknown) => void): Promise<NodeDatabase> {
+export async function openNodeDatabase(env: EnvVars, log?: (message: string, error?: unknown) => void): Promise<NodeDatabase> {
+  const problems: string[] = [];
   const url = env.DATABASE_URL;
   if (url !== undefined && url !== '' && !isPostgresUrl(url)) {
     problems.push(`DATABASE_URL=${JSON.stringify(redact(String(url)))}: must be a postgres:// or postgresql:// URL (unset: SQLite at DATABASE_PATH)`);
   }
   const poolMax = intVar(env, 'PG_POOL_MAX', 10, 1, 1000, problems);
-  if (problems.length > 0) return Promise.reject(problems);
+  if (problems.length > 0) throw new ConfigError(problems);
   if (isPostgresUrl(url)) {
     const postgres = await createPgDb(url, MIGRATIONS_PG_DIR, { poolMax, log });
     return { ...postgres, postgres, where: `postgres ${redact(url)}`, close: () => postgres.close() };
