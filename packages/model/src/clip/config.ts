@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { CLIP_CONTEXT_LENGTH } from './context-length.ts';
 
-/** OpenAI CLIP's context length: the tokenizer pads to it and the generator reads all of it. */
-export const CLIP_CONTEXT_LENGTH = 77;
+export { CLIP_CONTEXT_LENGTH };
 
 /**
  * The OpenAI-layout CLIP text tower (reference models/clip_model.py, `CLIPTextCfg` plus the

@@ -1,3 +1,4 @@
+import { CLIP_CONTEXT_LENGTH } from '../clip/context-length.ts';
 import type { GeneratorConfig } from '../config/generator-config.ts';
 import { Builder } from '../onnx/builder.ts';
 import { Graph } from '../onnx/graph.ts';
@@ -8,7 +9,7 @@ import { imageFromCodes, samplingInputs } from './image-from-codes.ts';
 import { textHead } from './text-head.ts';
 
 /** CLIP's context length: the generator consumes all 77 token features. */
-export const TEXT_TOKENS = 77;
+export const TEXT_TOKENS = CLIP_CONTEXT_LENGTH;
 
 export interface BuiltGenerator {
   readonly graph: Graph;

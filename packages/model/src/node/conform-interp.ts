@@ -1,3 +1,4 @@
+import { CLIP_CONTEXT_LENGTH } from '../clip/context-length.ts';
 import { buildClipTextFromStateDict } from '../clip/weights.ts';
 import { parseGeneratorConfig } from '../config/generator-config.ts';
 import { type CheckResult, compareTensor, compareUint8Image } from '../conform/compare.ts';
@@ -48,7 +49,7 @@ export async function conformInterpolation(
   const clipConfig = fx.json<{ clip_text?: { heads?: number; context_length?: number } }>('config.json').clip_text;
   const clip = buildClipTextFromStateDict(readWeightsFile(fx.file('clip_text.pth'), 'plain'), { heads: clipConfig?.heads });
   const clipSession = await createGraphSessionNode(ort, clip.graph, { sessionOptions });
-  const length = clipConfig?.context_length ?? 77;
+  const length = clipConfig?.context_length ?? CLIP_CONTEXT_LENGTH;
   const ids = new BigInt64Array(2 * length);
   [inputs.src_prompt, inputs.dst_prompt].forEach((p, i) => tokenizer.tokenize(p, length).forEach((v, t) => (ids[i * length + t] = BigInt(v))));
   const clipOut = await clipSession.run({ token_ids: new ort.Tensor('int64', ids, [2, length]) }, ['text_tokens', 'eot_index']);

@@ -1,3 +1,4 @@
+import { CLIP_CONTEXT_LENGTH } from '../clip/context-length.ts';
 import { buildClipTextFromStateDict } from '../clip/weights.ts';
 import { type CheckResult, compareTensor } from '../conform/compare.ts';
 import type { InferenceSession, OrtModule } from '../runtime/ort-types.ts';
@@ -14,7 +15,7 @@ interface TokenizerCorpus {
 
 /** Every corpus prompt's ids against ours; each mismatch is its own failing line. */
 export function conformTokenizerCorpus(tokenizer: ClipTokenizer, corpus: TokenizerCorpus): CheckResult[] {
-  const length = corpus.context_length ?? 77;
+  const length = corpus.context_length ?? CLIP_CONTEXT_LENGTH;
   const failures: CheckResult[] = [];
   for (const [i, c] of corpus.cases.entries()) {
     const ours = Array.from(tokenizer.tokenize(c.prompt, length));
@@ -29,7 +30,7 @@ export function conformTokenizerCorpus(tokenizer: ClipTokenizer, corpus: Tokeniz
 export function conformFixtureTokens(tokenizer: ClipTokenizer, fx: FixtureDir): CheckResult {
   const inputs = fx.json<{ prompts: string[]; context_length?: number }>('inputs.json');
   const expected = fx.ints('inputs/token_ids.i32');
-  const ours = inputs.prompts.flatMap((p) => Array.from(tokenizer.tokenize(p, inputs.context_length ?? 77)));
+  const ours = inputs.prompts.flatMap((p) => Array.from(tokenizer.tokenize(p, inputs.context_length ?? CLIP_CONTEXT_LENGTH)));
   const mismatches = ours.filter((v, i) => v !== expected[i]).length + Math.abs(ours.length - expected.length);
   return { name: 'inputs/token_ids', ok: mismatches === 0, error: mismatches, tolerance: 0, detail: `${inputs.prompts.length} prompts` };
 }

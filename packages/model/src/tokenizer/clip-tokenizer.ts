@@ -6,12 +6,13 @@
  *
  * Runtime-neutral: the vocabulary comes in as bytes; nothing here touches files or the network.
  */
+import { CLIP_CONTEXT_LENGTH } from '../clip/context-length.ts';
 import { bpeWord, bytesToSymbols, END_OF_WORD, symbolsToBytes } from './bpe.ts';
 import { cleanPrompt } from './clean.ts';
 import { splitWords } from './pretokenize.ts';
 import { END_OF_TEXT, START_OF_TEXT, parseClipVocab, type ClipVocab, type ClipVocabOptions } from './vocab.ts';
 
-export const DEFAULT_CONTEXT_LENGTH = 77;
+export const DEFAULT_CONTEXT_LENGTH = CLIP_CONTEXT_LENGTH;
 
 /** Words cached before the cache is reset: bounds memory in long-lived workers. */
 const WORD_CACHE_LIMIT = 50_000;
