@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MIGRATIONS_DIR, REPO_ROOT } from '../src/node.ts';
 import { MIGRATIONS_PG_DIR } from '../src/node/paths.ts';
+import { MIGRATIONS_DIR, REPO_ROOT } from '../src/node.ts';
 
 describe('/migrations (drizzle-kit, a child process)', () => {
   it('matches the drizzle schema (drizzle-kit generate finds nothing to add)', () => {
