@@ -60,11 +60,17 @@ function fromHttpException(e: HTTPException): EdgeError {
 /** Retry-After for a busy database when the caller has no configured value. */
 const BUSY_RETRY_AFTER_S = 1;
 
-/** SQLITE_BUSY / SQLITE_LOCKED (and their extended codes) anywhere in the cause chain (drizzle wraps driver errors). */
+/**
+ * Postgres SQLSTATEs that mean "busy, try again": serialization failure, deadlock detected, lock not
+ * available, too many connections, the server starting or shutting down.
+ */
+const PG_BUSY = new Set(['40001', '40P01', '55P03', '53300', '57P03']);
+
+/** SQLITE_BUSY / SQLITE_LOCKED (and their extended codes), or a busy Postgres SQLSTATE, anywhere in the cause chain (drizzle wraps driver errors). */
 export function isDatabaseBusy(error: unknown): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code)) return true;
+    if (typeof code === 'string' && (/^SQLITE_(BUSY|LOCKED)/.test(code) || PG_BUSY.has(code))) return true;
     // A query error's message holds the bound parameters (user text): only its cause's counts.
     if (!('query' in e) && /\bSQLITE_(BUSY|LOCKED)\b|database is locked|database table is locked/i.test(e.message)) return true;
   }
