@@ -4,6 +4,7 @@ import type { SharedFlight } from '../src/generate/shared-flight.ts';
 import { FlightBoard, type FlightLimits } from '../src/worker/flight-board.ts';
 import { DurableFlight, type FlightNamespace, type FlightStub } from '../src/worker/flights.ts';
 import { testApp } from './support/deps.ts';
+import { standInImage } from './support/stand-in-image.ts';
 
 const LIMITS: FlightLimits = { maxKeys: 8, maxWaitersPerKey: 3, leaseMs: 1000, ticketTtlMs: 500 };
 
@@ -170,4 +171,26 @@ describe('the gateway with single flight across isolates (DurableFlight over in-
     expect((await waiter).get('dead')).toEqual({ png, etag: 'e', route: 'wasm' });
     expect(board().stats()).toMatchObject({ lapsed: 1, grantedKeys: 2 });
   });
+
+  it('keys another process stored between the lookup and the claim are hits, not generated again', async () => {
+    let t!: ReturnType<typeof sharedApp>;
+    const meanwhile: Uint8Array[] = [];
+    // Another gateway stores the key and releases its claim just before this request claims it.
+    const lateArrival: SharedFlight = {
+      async share(keys, produce) {
+        const row = standInImage(keys[0], 80);
+        meanwhile.push(row.png);
+        await t.deps.store.save([row]);
+        const made = await produce([...keys]);
+        return new Map(keys.map((k, i) => [k, made[i]]));
+      },
+    };
+    t = sharedApp(lateArrival);
+    const res = await t.post({ prompt: 'stored meanwhile', seed: 21, response_format: 'b64_json' });
+    expect(res.status).toBe(200);
+    expect(t.gen.calls).toEqual([]);
+    expect(res.headers.get('x-aurora-route')).toBe('cache');
+    expect(Buffer.from((await res.json()).data[0].b64_json, 'base64').equals(Buffer.from(meanwhile[0]))).toBe(true);
+  });
+
 });

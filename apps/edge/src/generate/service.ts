@@ -1,7 +1,7 @@
 import { MAX_SEED, sha256Hex } from '@aurora-edge/model';
 import { base64ToBytes, type RunnerItem } from '@aurora-edge/protocol';
 import { cacheKey } from '../cache/key.ts';
-import type { ImageStore, ImageToStore } from '../cache/store.ts';
+import type { CachedImage, ImageStore, ImageToStore } from '../cache/store.ts';
 import { EdgeError, isDatabaseBusy } from '../errors.ts';
 import { NoRunnerError, type RunnerPool } from '../runners/pool.ts';
 import type { ModelEntry, ModelRegistry } from './models.ts';
@@ -193,7 +193,19 @@ export class GenerationService {
     const flight = this.options.coalesceInProcess === false ? new SingleFlight<Produced>() : this.flight;
     const shared = this.options.shared ?? localFlight;
     const made = await generateMissesOnce(flight, input.admit && ((n) => input.admit!(n)), misses, async (fresh) => {
-      const got = await shared.share(fresh, (mine) => this.generateAndStore(model, { raw: input.prompt, tokenIds }, prompt, psi, size, mine, seedOf));
+      const got = await shared.share(fresh, async (mine) => {
+        // Claimed across processes: another gateway may have stored some of these since the lookup
+        // above (it released them between our lookup and our claim); those are hits, not work. A
+        // refresh regenerates regardless, and one process alone has nobody else to ask.
+        const late = this.options.shared && input.cache !== 'refresh' ? await this.store.lookup(mine, true) : new Map<string, CachedImage>();
+        const todo = mine.filter((k) => !late.get(k)?.png);
+        const made = todo.length ? await this.generateAndStore(model, { raw: input.prompt, tokenIds }, prompt, psi, size, todo, seedOf) : [];
+        const byKey = new Map(todo.map((k, i) => [k, made[i]]));
+        return mine.map((k) => {
+          const hit = late.get(k);
+          return hit?.png ? { png: hit.png, etag: hit.etag, route: 'cache' as const } : byKey.get(k)!;
+        });
+      });
       return fresh.map((key) => got.get(key)!);
     });
     // Counted once the request is served: a refused one (429) leaves no trace.
@@ -202,7 +214,7 @@ export class GenerationService {
       const hit = hits.get(key);
       if (hit) return { id: key, seed: seeds[i], cached: true, route: 'cache', etag: hit.etag, png: hit.png };
       const m = made.get(key)!;
-      return { id: key, seed: seeds[i], cached: false, route: m.route, etag: m.etag, png: m.png };
+      return { id: key, seed: seeds[i], cached: m.route === 'cache', route: m.route, etag: m.etag, png: m.png };
     });
     const used = new Set(images.map((img) => img.route));
     return { model, seed, psi, images, routes: ROUTE_ORDER.filter((r) => used.has(r)) };
