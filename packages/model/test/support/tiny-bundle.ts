@@ -3,14 +3,19 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import ortNode from 'onnxruntime-node';
 import { buildTinyBundle } from '../../src/bundle/aurora-tiny.ts';
+import type { BuiltBundle } from '../../src/bundle/build.ts';
 import { readBundleDir, writeBundleDir } from '../../src/node/bundle-dir.ts';
 import { AuroraInterpolator } from '../../src/pipeline/interpolation.ts';
 import { AuroraPipeline } from '../../src/pipeline/pipeline.ts';
 
+/** The built-in bundle, built once per test process (~1 s): it is deterministic and only ever read. */
+let tiny: BuiltBundle | undefined;
+
 /** A private copy of the built-in bundle, so parallel test files never share a folder. */
 export function tinyBundleDir(): string {
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-test-')), 'aurora-tiny');
-  writeBundleDir(buildTinyBundle(), dir);
+  tiny ??= buildTinyBundle();
+  writeBundleDir(tiny, dir);
   return dir;
 }
 
