@@ -195,6 +195,18 @@ export function renderReport(r: Results, ctx: ReportContext): string {
     num(r['scale.coalesced_generations'], 0) && `${num(r['scale.coalesced_generations'], 0)} generation(s)`,
     'goal 1: single flight across gateways (Postgres claims)',
   );
+  row(
+    'size',
+    "Worker's JS, as wrangler deploy bundles it (minified)",
+    num(r['size.worker_js_kb'], 1) && `${num(r['size.worker_js_kb'], 1)} KB`,
+    r['size.worker_js_gzip_kb'] === undefined ? undefined : `${num(r['size.worker_js_gzip_kb'], 1)} KB gzipped; plus ${num(r['size.worker_wasm_kb'], 0)} KB of onnxruntime-web wasm`,
+  );
+  row(
+    'size',
+    '<aurora-image> local-mode chunk (minified)',
+    num(r['size.embed_local_kb'], 1) && `${num(r['size.embed_local_kb'], 1)} KB`,
+    r['size.embed_local_gzip_kb'] === undefined ? undefined : `${num(r['size.embed_local_gzip_kb'], 1)} KB gzipped; embed.js itself ${num(r['size.embed_js_kb'], 1)} KB`,
+  );
   row('gateway', 'GET /v1/images/{id}.png (cached)', num(r['gateway.image_get_rps'], 0) && `${num(r['gateway.image_get_rps'], 0)} req/s`);
   row(
     'gateway',
