@@ -8,27 +8,17 @@
  * Skipped (no keys) when Postgres's server binaries are not installed.
  *   tsx bench/scale.ts
  */
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { metric } from '../apps/gpu-runner/test/support/runner-process.ts';
 import { postgresBinDir, startPostgres } from '../test/support/postgres.ts';
 import { type GatewayChild, postJson, startGatewayChild } from '../test/support/reliability.ts';
+import { freePort } from '../apps/edge/src/node/runner-process.ts';
 
 const CONNECTIONS = 10;
 const DURATION_S = 3;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function generatedOn(metricsUrl: string): Promise<number> {
   const text = await (await fetch(metricsUrl)).text();

@@ -4,29 +4,19 @@
  * behind both, with a long batch window so that a runner batch (n=4) is still in flight when a test
  * SIGKILLs the gateway that claimed it.
  */
-import * as net from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysCommand } from '../apps/edge/src/cli/keys.ts';
 import { metric, type RunnerProcess, removeTinyBundleDirs, startRunner, TEST_SECRET, tinyBundleDir } from '../apps/gpu-runner/test/support/runner-process.ts';
 import { postgresAvailable, startPostgres, type TestPostgres } from './support/postgres.ts';
 import { type Answer, call, type GatewayChild, postJson, removeTempDirs, startGatewayChild, waitFor } from './support/reliability.ts';
+import { freePort } from '../apps/edge/src/node/runner-process.ts';
 
 interface Generated {
   data: { id: string; seed: number; route: string; cached: boolean; url?: string }[];
 }
 const dataOf = (a: Answer) => (a.json as Generated).data;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The lease a dead gateway's claim blocks its keys for. */
 const LEASE_MS = 2_000;

@@ -9,10 +9,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import pg from 'pg';
+import { freePort } from '../../apps/edge/src/node/runner-process.ts';
 
 export interface TestPostgres {
   /** The server's `postgres` database: postgres://postgres@127.0.0.1:<port>/postgres. */
@@ -44,16 +44,6 @@ export const postgresRequired = process.env.AURORA_REQUIRE_POSTGRES === '1';
 /** Whether Postgres tests run: the binaries are here, or they are required (and then fail loudly without them). */
 export const postgresAvailable = postgresRequired || postgresBinDir() !== null;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs a Postgres binary, as the `postgres` user when this process is root. */
 function runPg(bin: string, args: string[], asUser: boolean): void {
