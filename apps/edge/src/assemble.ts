@@ -1,5 +1,6 @@
 import type { BundleSource } from '@aurora-edge/model';
 import type { Context } from 'hono';
+import { IdempotencyStore } from './api/idempotency.ts';
 import { AccessControl } from './auth/access.ts';
 import { KeyStore } from './auth/keys.ts';
 import { RateLimiter } from './auth/rate-limit.ts';
@@ -60,6 +61,7 @@ export function assembleDeps(parts: RuntimeParts): AppDeps {
     wasmHeapBytes: parts.wasmHeapBytes,
     demoPage,
     access: new AccessControl(config.auth, new KeyStore(db, dialect), new RateLimiter(db, undefined, dialect), parts.clientIp, config.publicUrl),
+    idempotency: new IdempotencyStore(db, dialect),
     gallery: config.auth.gallery ? new RecentImages(db, dialect) : null,
     staticFiles: parts.staticFiles ?? (async () => null),
     log: parts.log,

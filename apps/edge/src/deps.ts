@@ -1,3 +1,4 @@
+import type { IdempotencyStore } from './api/idempotency.ts';
 import type { AccessControl } from './auth/access.ts';
 import type { RecentImages } from './cache/recent.ts';
 import type { ImageStore } from './cache/store.ts';
@@ -27,6 +28,8 @@ export interface AppDeps {
   readonly demoPage: (models: readonly DemoModel[]) => string;
   /** API keys, origin allowlists, auth mode and rate limits. */
   readonly access: AccessControl;
+  /** Idempotency-Key claims and stored first responses (POST generations and interpolations). */
+  readonly idempotency: IdempotencyStore;
   /** Recent cache entries for GET /v1/gallery (null: the gallery is off). */
   readonly gallery: RecentImages | null;
   /** The runtime's static files: `embed/<name>`, `ort/<name>`, `bundles/<id>/<name>`. */

@@ -1,2 +1,2 @@
 /** Every Postgres table drizzle-kit generates migrations for (/migrations-pg): src/schema.ts's tables, plus the cross-gateway claims. */
-export { apiKeys, generationClaims, images, rateLimits } from './node/pg/schema.ts';
+export { apiKeys, generationClaims, idempotencyKeys, images, rateLimits } from './node/pg/schema.ts';

@@ -62,10 +62,10 @@ describe('the SQLite and Postgres schemas', () => {
 
   it('have the same tables in the same roles', () => {
     expect(pgTables.map((t) => pgConfig(t).name)).toEqual(sqliteTables.map((t) => sqliteConfig(t).name));
-    expect(sqliteTables.map((t) => sqliteConfig(t).name)).toEqual(['images', 'cache_stats', 'api_keys', 'rate_limits']);
+    expect(sqliteTables.map((t) => sqliteConfig(t).name)).toEqual(['images', 'cache_stats', 'api_keys', 'rate_limits', 'idempotency_keys']);
   });
 
-  for (const [i, table] of ['images', 'cache_stats', 'api_keys', 'rate_limits'].entries()) {
+  for (const [i, table] of ['images', 'cache_stats', 'api_keys', 'rate_limits', 'idempotency_keys'].entries()) {
     it(`${table}: same columns (name, kind, null, key, default), indexes and unique constraints`, () => {
       const lite = describeTable(sqliteConfig(sqliteTables[i]), sqliteKind);
       const pg = describeTable(pgConfig(pgTables[i]), pgKind);
@@ -79,6 +79,6 @@ describe('the SQLite and Postgres schemas', () => {
       .filter((v) => typeof v === 'object' && v !== null && Symbol.for('drizzle:IsDrizzleTable') in v)
       .map((t) => pgConfig(t as PgTable).name)
       .sort();
-    expect(names).toEqual(['api_keys', 'cache_stats', 'generation_claims', 'images', 'rate_limits']);
+    expect(names).toEqual(['api_keys', 'cache_stats', 'generation_claims', 'idempotency_keys', 'images', 'rate_limits']);
   });
 });

@@ -21,6 +21,7 @@ export function publicCors(): MiddlewareHandler {
       'ratelimit-limit',
       'ratelimit-remaining',
       'ratelimit-reset',
+      'idempotent-replayed',
     ],
     maxAge: 86400,
   });

@@ -5,6 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AppDeps } from '../deps.ts';
 import { EdgeError } from '../errors.ts';
 import { defer, type EdgeApp, imageUrl, type RouteContext } from './context.ts';
+import { idempotency, idempotencyHeaders } from './idempotency.ts';
 import { errorResponse, OPTIONAL_KEY } from './responses.ts';
 import { generateBodySchema, generateResponseSchema } from './schemas.ts';
 
@@ -18,7 +19,7 @@ export const generationsRoute = createRoute({
     'Needs an API key (Authorization: Bearer) when the gateway runs with AUTH_MODE=keys. A request that has to generate anything spends one token of the ' +
     "key's bucket (its rpm), or of the caller IP's bucket without a key; one answered wholly from the cache is free. RateLimit headers come with charged requests.",
   security: OPTIONAL_KEY,
-  request: { body: { required: true, content: { 'application/json': { schema: generateBodySchema } } } },
+  request: { headers: idempotencyHeaders, body: { required: true, content: { 'application/json': { schema: generateBodySchema } } } },
   responses: {
     200: {
       description: 'The images, in seed order. Header x-aurora-route: cache, wasm and/or runner (comma-joined).',
@@ -29,8 +30,10 @@ export const generationsRoute = createRoute({
     401: error('api_key_required (keys mode), invalid_api_key or api_key_revoked'),
     403: error("origin_not_allowed: the Origin is not on the API key's allowlist"),
     404: error('cache: "only" and not every image is cached'),
+    409: error('idempotency_key_in_use: a request with this Idempotency-Key is still running'),
     413: error('Body over the size limit'),
     415: error('Body is not JSON, or is compressed (Content-Encoding other than identity)'),
+    422: error('idempotency_key_reused: this Idempotency-Key was used with another request body (or route)'),
     429: error("rate_limited: the key's (or this IP's) bucket is empty; Retry-After and RateLimit headers say when it refills"),
     503: error('The batch needs a GPU runner and none is available (Retry-After)'),
   },
@@ -64,6 +67,7 @@ export function jsonBodyLimits(deps: AppDeps): MiddlewareHandler {
 
 export function registerGenerations(app: EdgeApp, { deps, service }: RouteContext): void {
   app.use(generationsRoute.path, jsonBodyLimits(deps));
+  app.use(generationsRoute.path, idempotency(deps.idempotency, deps.access, deps.log));
   app.openapi(generationsRoute, async (c) => {
     const body = c.req.valid('json');
     const b64 = body.response_format === 'b64_json';

@@ -4,6 +4,7 @@ import type { StoredPart } from '../generate/interpolation.ts';
 import { defer, type EdgeApp, imageUrl, type RouteContext } from './context.ts';
 import { jsonBodyLimits } from './generations.ts';
 import { imageFileName } from './image-version.ts';
+import { idempotency, idempotencyHeaders } from './idempotency.ts';
 import { errorResponse, OPTIONAL_KEY } from './responses.ts';
 import { interpolateBodySchema, interpolationResponseSchema } from './schemas.ts';
 
@@ -19,7 +20,7 @@ export const interpolationsRoute = createRoute({
     'in-process (WASM), never on GPU runners. Auth and rate limits as for generations: a frame set that has to be made is ONE charged request (one token), ' +
     'one answered from the cache is free. format "apng" answers with the animated PNG itself.',
   security: OPTIONAL_KEY,
-  request: { body: { required: true, content: { 'application/json': { schema: interpolateBodySchema } } } },
+  request: { headers: idempotencyHeaders, body: { required: true, content: { 'application/json': { schema: interpolateBodySchema } } } },
   responses: {
     200: {
       description:
@@ -33,8 +34,10 @@ export const interpolationsRoute = createRoute({
     400: error('A bad field (named in error.field), or a model without interpolation stages (field model)'),
     401: error('api_key_required (keys mode), invalid_api_key or api_key_revoked'),
     403: error("origin_not_allowed: the Origin is not on the API key's allowlist"),
+    409: error('idempotency_key_in_use: a request with this Idempotency-Key is still running'),
     413: error('Body over the size limit'),
     415: error('Body is not JSON, or is compressed (Content-Encoding other than identity)'),
+    422: error('idempotency_key_reused: this Idempotency-Key was used with another request body (or route)'),
     429: error("rate_limited: the key's (or this IP's) bucket is empty; Retry-After and RateLimit headers say when it refills"),
     503: error('busy: the in-process queue is full (Retry-After); or database_busy'),
   },
@@ -42,6 +45,7 @@ export const interpolationsRoute = createRoute({
 
 export function registerInterpolations(app: EdgeApp, { deps, interpolations }: RouteContext): void {
   app.use(interpolationsRoute.path, jsonBodyLimits(deps));
+  app.use(interpolationsRoute.path, idempotency(deps.idempotency, deps.access, deps.log));
   app.openapi(interpolationsRoute, async (c) => {
     const body = c.req.valid('json');
     const apng = body.format === 'apng';

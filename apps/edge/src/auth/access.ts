@@ -95,6 +95,12 @@ export class AccessControl {
     return origin === (this.publicUrl !== undefined ? new URL(this.publicUrl).origin : new URL(c.req.url).origin);
   }
 
+  /** Whose Idempotency-Key a request uses (api/idempotency.ts): its API key's, else its client address's (as the per-IP limits see it). */
+  scopeOf(c: Context, caller: Caller = c.get('caller') ?? { key: null }): string {
+    if (caller.key) return `key:${caller.key.id}`;
+    return `ip:${clientAddress(this.runtimeIp(c), c.req.header('x-forwarded-for'), this.config.trustProxy)}`;
+  }
+
   /** The limits a generation request counts against: the key's rpm (and IP_RPM per IP), or ANON_RPM per IP. */
   limitsFor(c: Context, caller: Caller): Limit[] {
     const { anonRpm, ipRpm, trustProxy } = this.config;

@@ -1,7 +1,7 @@
 import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import { apiKeys, rateLimits } from '../auth/schema.ts';
 import type { CacheDb } from './db.ts';
-import { cacheStats, images } from './schema.ts';
+import { cacheStats, idempotencyKeys, images } from './schema.ts';
 
 /**
  * The gateway's tables as its queries see them. SQLite (D1, better-sqlite3) uses the sqlite-core
@@ -14,6 +14,7 @@ export interface Tables {
   readonly cacheStats: typeof cacheStats;
   readonly apiKeys: typeof apiKeys;
   readonly rateLimits: typeof rateLimits;
+  readonly idempotencyKeys: typeof idempotencyKeys;
 }
 
 /** A query run by a prepared statement with named placeholders (sql.placeholder). */
@@ -59,7 +60,7 @@ interface SqlitePrepared {
 /** SQLite: D1 on Workers, better-sqlite3 on Node. */
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
-  tables: { images, cacheStats, apiKeys, rateLimits },
+  tables: { images, cacheStats, apiKeys, rateLimits, idempotencyKeys },
   lastUsed: sql<number>`coalesce(${images.lastHitAt}, ${images.createdAt})`,
   min: (a, b) => sql<number>`min(${a}, ${b})`,
   max: (a, b) => sql<number>`max(${a}, ${b})`,

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { customType, index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { customType, index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /**
  * A BLOB as a plain Uint8Array. drizzle's own blob column needs Node's Buffer, which Workers lack;
@@ -64,6 +64,29 @@ export const cacheStats = sqliteTable('cache_stats', {
   /** Number of `images` rows. */
   entries: integer('entries').notNull(),
 });
+
+/**
+ * Idempotency-Key claims and stored first responses (api/idempotency.ts), one row per caller scope
+ * ("key:<id>" or "ip:<address>") and key. A row is claimed by an INSERT that fails on conflict;
+ * `running` while the first request runs, `done` with its 2xx response (status, bytes, content type)
+ * for replay. A row older than 24 h (or a `running` row past its lease) is replaced on the key's next use.
+ */
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    scope: text('scope').notNull(),
+    key: text('key').notNull(),
+    /** sha256 hex of the route and the request body bytes. */
+    bodySha256: text('body_sha256').notNull(),
+    /** 'running' or 'done'. */
+    state: text('state').notNull(),
+    status: integer('status'),
+    body: bytes('body'),
+    contentType: text('content_type'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] })],
+);
 
 /** When an entry was last used: its last hit, else its creation. The eviction order; images_lru indexes exactly this. */
 export const lastUsed = sql<number>`coalesce(${images.lastHitAt}, ${images.createdAt})`;

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type AuroraPipeline, type BundleSource, encodePng, type GeneratedImage, type GenerateRequest } from '@aurora-edge/model';
+import { type AuroraPipeline, type BundleSource, encodeApng, encodePng, type GeneratedImage, type GenerateRequest } from '@aurora-edge/model';
 import { defaultBundlePath, ensureDefaultBundle, readBundleDir } from '@aurora-edge/model/node';
 import { createApp } from '../../src/app.ts';
 import { assembleDeps } from '../../src/assemble.ts';
@@ -29,18 +29,37 @@ export interface FakeGenerator {
   fail: Error | null;
   /** Holds runs until released, to make requests overlap. */
   gate: Promise<void> | null;
+  /** How many interpolations the fake pipeline ran (stand-in frames, not the model's). */
+  interpolations: number;
 }
 
 /** The real app over in-memory SQLite and the real bundle, with a fake in-process generator. */
 export function testApp(env: EnvVars = {}, options: { fetch?: typeof fetch; staticFiles?: StaticReader } = {}) {
   const { db, writeAtomically, close } = createDb(':memory:', MIGRATIONS_DIR);
-  const gen: FakeGenerator = { calls: [], fail: null, gate: null };
+  const gen: FakeGenerator = { calls: [], fail: null, gate: null, interpolations: 0 };
   const pipeline = {
     async generate(requests: GenerateRequest[]) {
       gen.calls.push(requests);
       if (gen.gate) await gen.gate;
       if (gen.fail) throw gen.fail;
       return requests.map(fakeImage);
+    },
+    async interpolate(r: { from: string; steps: number; seed: number; psi?: number }) {
+      gen.interpolations++;
+      if (gen.gate) await gen.gate;
+      if (gen.fail) throw gen.fail;
+      const frames = Array.from({ length: r.steps }, (_, index) => fakeImage({ prompt: r.from, seed: r.seed + index, psi: r.psi }));
+      return {
+        frames: frames.map((f, index) => ({ index, t: r.steps > 1 ? index / (r.steps - 1) : 0, png: f.png })),
+        width: 64,
+        height: 64,
+        apng: encodeApng(
+          frames.map((f) => f.pixels),
+          64,
+          64,
+          3,
+        ),
+      };
     },
   } as unknown as AuroraPipeline;
   const deps = assembleDeps({

@@ -12,7 +12,7 @@ export function isPostgresUrl(url: unknown): url is string {
   return typeof url === 'string' && /^postgres(ql)?:\/\//i.test(url.trim());
 }
 
-const { images, cacheStats, apiKeys, rateLimits } = pgSchema;
+const { images, cacheStats, apiKeys, rateLimits, idempotencyKeys } = pgSchema;
 
 interface PgPrepared {
   execute(params?: Record<string, unknown>): Promise<unknown>;
@@ -26,7 +26,7 @@ interface PgPrepared {
  */
 export const pgDialect: Dialect = {
   name: 'postgres',
-  tables: { images, cacheStats, apiKeys, rateLimits } as unknown as Tables,
+  tables: { images, cacheStats, apiKeys, rateLimits, idempotencyKeys } as unknown as Tables,
   lastUsed: sql<number>`coalesce(${images.lastHitAt}, ${images.createdAt})`.mapWith(Number),
   min: (a, b) => sql<number>`least(${a}, ${b})`,
   max: (a, b) => sql<number>`greatest(${a}, ${b})`,

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, customType, doublePrecision, index, integer, pgTable, text } from 'drizzle-orm/pg-core';
+import { bigint, customType, doublePrecision, index, integer, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 
 /**
  * The gateway's tables on Postgres: the same tables, columns and indexes as the SQLite schema
@@ -73,6 +73,22 @@ export const rateLimits = pgTable('rate_limits', {
   tokens: doublePrecision('tokens').notNull(),
   updatedAt: int8('updated_at').notNull(),
 });
+
+/** Idempotency-Key claims and stored first responses (cache/schema.ts idempotencyKeys, api/idempotency.ts). */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    scope: text('scope').notNull(),
+    key: text('key').notNull(),
+    bodySha256: text('body_sha256').notNull(),
+    state: text('state').notNull(),
+    status: integer('status'),
+    body: bytea('body'),
+    contentType: text('content_type'),
+    createdAt: int8('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] })],
+);
 
 /**
  * Postgres only: who is generating which image right now, across gateways (node/pg/flight.ts).
