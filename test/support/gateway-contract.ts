@@ -172,6 +172,24 @@ export function gatewayContract(name: string, getTarget: () => GatewayTarget): v
       expect(new Set(data.map((d) => d.map((i) => i.b64_json).join()))).toHaveProperty('size', 1);
     });
 
+    it('Idempotency-Key: the same key and body replay the first answer (stored in this database); another body is 422', async () => {
+      const key = `contract-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+      const send = (body: unknown) =>
+        t.fetch('/v1/images/generations', { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify(body) });
+      const body = { prompt: 'an idempotent kite', n: 1, seed: 9090, response_format: 'b64_json' };
+      const firstAnswer = await send(body);
+      expect(firstAnswer.status).toBe(200);
+      expect(firstAnswer.headers.get('idempotent-replayed')).toBeNull();
+      const firstText = await firstAnswer.text();
+      const replay = await send(body);
+      expect(replay.status).toBe(200);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      expect(await replay.text()).toBe(firstText);
+      const other = await send({ ...body, seed: 9091 });
+      expect(other.status).toBe(422);
+      expect((await other.json()).error).toMatchObject({ code: 'idempotency_key_reused', field: 'Idempotency-Key' });
+    });
+
     it('lists models, reports health with the wasm heap, and serves the OpenAPI document and docs', async () => {
       const models = await (await t.fetch('/v1/models')).json();
       expect(models.data.map((m: { id: string }) => m.id)).toEqual(['aurora-tiny']);
