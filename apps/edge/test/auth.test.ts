@@ -1,13 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { apiKeys } from '../src/auth/schema.ts';
-import { testApp } from './support/deps.ts';
+import { type testApp, useTestApp } from './support/deps.ts';
 
-let open: ReturnType<typeof testApp> | null = null;
-const setup = (env = {}) => (open = testApp(env));
-afterEach(async () => {
-  await open?.close();
-  open = null;
-});
+const setup = useTestApp();
 
 type T = ReturnType<typeof testApp>;
 const SITE = 'https://shop.example';
@@ -95,7 +90,6 @@ describe('API keys (AUTH_MODE=keys)', () => {
     }
     expect((await closed.request(new URL(made.data[0].url).pathname)).status).toBe(200);
     await closed.close();
-    open = null;
 
     const t = setup({ AUTH_MODE: 'keys', ANONYMOUS_LOOKUPS: 'true' });
     expect((await t.request('/v1/models')).status).toBe(200);
@@ -233,8 +227,7 @@ describe('gallery, docs, static files', () => {
       'ort/ort-wasm-simd-threaded.wasm': new Uint8Array([0, 97, 115, 109]),
       'bundles/aurora-tiny/vocab.txt.gz': new Uint8Array([31, 139, 8, 0]),
     };
-    const t = testApp({}, { staticFiles: async (p) => (files[p] ? { body: files[p], size: files[p].byteLength, etag: '"e1"' } : null) });
-    open = t;
+    const t = setup({}, { staticFiles: async (p) => (files[p] ? { body: files[p], size: files[p].byteLength, etag: '"e1"' } : null) });
     const js = await t.request('/embed.js');
     expect(js.status).toBe(200);
     expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');

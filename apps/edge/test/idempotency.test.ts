@@ -1,15 +1,10 @@
 import { eq } from 'drizzle-orm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { IDEMPOTENCY_TTL_MS } from '../src/api/idempotency.ts';
 import { idempotencyKeys } from '../src/cache/schema.ts';
-import { testApp } from './support/deps.ts';
+import { type testApp, useTestApp } from './support/deps.ts';
 
-let open: ReturnType<typeof testApp> | null = null;
-const setup = (env = {}) => (open = testApp(env));
-afterEach(async () => {
-  await open?.close();
-  open = null;
-});
+const setup = useTestApp();
 
 type T = ReturnType<typeof testApp>;
 

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { afterEach } from 'vitest';
 import { type AuroraPipeline, type BundleSource, encodeApng, encodePng, type GeneratedImage, type GenerateRequest } from '@aurora-edge/model';
 import { defaultBundlePath, ensureDefaultBundle, readBundleDir } from '@aurora-edge/model/node';
 import { createApp } from '../../src/app.ts';
@@ -84,4 +85,21 @@ export function testApp(env: EnvVars = {}, options: { fetch?: typeof fetch; stat
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
   return { app, deps, db, gen, request, post, close: () => deps.store.close().then(close) };
+}
+
+/**
+ * A testApp per test, closed after each: `const setup = useTestApp();` then `const t = setup(env)`
+ * inside a test (a second setup replaces the first, which the test closes itself). Registers the
+ * afterEach hook in the calling file's scope.
+ */
+export function useTestApp(): (...args: Parameters<typeof testApp>) => ReturnType<typeof testApp> {
+  let open: ReturnType<typeof testApp> | null = null;
+  afterEach(async () => {
+    await open?.close();
+    open = null;
+  });
+  return (...args) => {
+    open = testApp(...args);
+    return open;
+  };
 }
