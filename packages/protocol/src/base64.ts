@@ -1,6 +1,5 @@
 /**
- * Base64 without Node's Buffer (Workers have none): the PNGs in JSON, both ways (runner -> gateway,
- * gateway -> client).
+ * Base64 without Node's Buffer (Workers have none): the gateway's b64_json PNGs for its clients.
  */
 export function base64ToBytes(b64: string): Uint8Array {
   const bin = atob(b64);

@@ -1,3 +1,5 @@
+export * from './aurora.ts';
 export * from './base64.ts';
-export * from './runner-api.ts';
+export * from './oip.ts';
 export * from './signing.ts';
+export * from './runner-api.ts';
