@@ -1,10 +1,11 @@
 import { bytesToBase64 } from '@aurora-edge/protocol';
-import { createRoute } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppDeps } from '../deps.ts';
 import { EdgeError } from '../errors.ts';
 import { defer, type EdgeApp, imageUrl, type RouteContext } from './context.ts';
+import { streamGenerations } from './generation-stream.ts';
 import { idempotency, idempotencyHeaders } from './idempotency.ts';
 import { errorResponse, OPTIONAL_KEY } from './responses.ts';
 import { generateBodySchema, generateResponseSchema } from './schemas.ts';
@@ -22,11 +23,31 @@ export const generationsRoute = createRoute({
   request: { headers: idempotencyHeaders, body: { required: true, content: { 'application/json': { schema: generateBodySchema } } } },
   responses: {
     200: {
-      description: 'The images, in seed order. Header x-aurora-route: cache, wasm and/or runner (comma-joined).',
-      headers: { 'x-aurora-route': { schema: { type: 'string' }, description: 'cache | wasm | runner, comma-joined when mixed' } },
-      content: { 'application/json': { schema: generateResponseSchema } },
+      description:
+        'The images, in seed order. Header x-aurora-route: cache, wasm and/or runner (comma-joined). With stream: true, text/event-stream instead: ' +
+        "OpenAI's image generation events, each an `event:` line and one `data:` line of JSON: `image_generation.partial_image` " +
+        '{ type, b64_json, created_at, size, quality, background, output_format: "png", partial_image_index, seed, partial_size } (up to partial_images per ' +
+        'in-process image, before its completed event), `image_generation.completed` { type, b64_json, created_at, size, quality, background, ' +
+        'output_format, usage, id, seed, cached, route, model } per image in seed order, and `error` { type: "error", code, message, param, error: { code, ' +
+        'message, type, param, request_id } } when generation fails after the stream started. Failures before it starts are the JSON errors below. ' +
+        '`: keep-alive` comments every ~10 s while waiting.',
+      headers: {
+        'x-aurora-route': {
+          schema: { type: 'string' },
+          description: 'cache | wasm | runner, comma-joined when mixed (streams: only when the images were ready before the first byte)',
+        },
+      },
+      content: {
+        'application/json': { schema: generateResponseSchema },
+        'text/event-stream': {
+          schema: z.string().openapi({
+            example:
+              'event: image_generation.completed\ndata: {"type":"image_generation.completed","b64_json":"iVBORw0...","created_at":1764873600,"size":"64x64","quality":"auto","background":"opaque","output_format":"png","usage":{"input_tokens":8,"input_tokens_details":{"text_tokens":8,"image_tokens":0},"output_tokens":0,"total_tokens":8},"id":"3f...","seed":7,"cached":false,"route":"wasm","model":"aurora-tiny"}\n\n',
+          }),
+        },
+      },
     },
-    400: error('A bad field (named in error.field)'),
+    400: error('A bad field (named in error.field); partial_images above 0 without stream: true; Idempotency-Key with stream: true'),
     401: error('api_key_required (keys mode), invalid_api_key or api_key_revoked'),
     403: error("origin_not_allowed: the Origin is not on the API key's allowlist"),
     404: error('cache: "only" and not every image is cached'),
@@ -65,11 +86,39 @@ export function jsonBodyLimits(deps: AppDeps): MiddlewareHandler {
   };
 }
 
-export function registerGenerations(app: EdgeApp, { deps, service }: RouteContext): void {
+/**
+ * A streamed answer is not stored for replay: Idempotency-Key with stream: true is a 400 naming the
+ * header, before the key is claimed (a client retrying a stream simply asks again; the images it
+ * got are cached, so the retry costs nothing for them).
+ */
+function refuseIdempotentStreams(): MiddlewareHandler {
+  return async (c, next) => {
+    if (c.req.method === 'POST' && c.req.header('idempotency-key') !== undefined) {
+      const body: unknown = await c.req.text().then(
+        (text) => JSON.parse(text),
+        () => null,
+      );
+      if (body !== null && typeof body === 'object' && (body as { stream?: unknown }).stream === true) {
+        throw new EdgeError(400, 'invalid_request', 'Idempotency-Key: not accepted with stream: true (streamed answers are not replayed)', {
+          field: 'Idempotency-Key',
+        });
+      }
+    }
+    await next();
+  };
+}
+
+export function registerGenerations(app: EdgeApp, ctx: RouteContext): void {
+  const { deps, service } = ctx;
   app.use(generationsRoute.path, jsonBodyLimits(deps));
+  app.use(generationsRoute.path, refuseIdempotentStreams());
   app.use(generationsRoute.path, idempotency(deps.idempotency, deps.access, deps.log));
   app.openapi(generationsRoute, async (c) => {
     const body = c.req.valid('json');
+    if ((body.partial_images ?? 0) > 0 && body.stream !== true) {
+      throw EdgeError.badRequest('partial_images', 'partial images come only with stream: true');
+    }
+    if (body.stream === true) return streamGenerations(c, ctx, body);
     const b64 = body.response_format === 'b64_json';
     const result = await service.generate({
       prompt: body.prompt,

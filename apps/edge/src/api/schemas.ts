@@ -4,6 +4,8 @@ import { z } from '@hono/zod-openapi';
 /** Longest prompt accepted, in characters; the tokenizer's 77-token limit is checked as well. */
 export const MAX_PROMPT_CHARS = 1000;
 export const MAX_N = 16;
+/** Most partial images a streamed generation asks for per image (OpenAI's bound too). */
+export const MAX_PARTIAL_IMAGES = 3;
 
 const prompt = z
   .string()
@@ -40,6 +42,13 @@ export const generateBodySchema = z
       .enum(['use', 'refresh', 'only'])
       .default('use')
       .openapi({ description: 'use: serve cached images, generate the rest; refresh: regenerate and replace; only: never generate (404 unless all cached).' }),
+    stream: opt(z.boolean()).openapi({
+      description:
+        'true: the answer is text/event-stream, as OpenAI streams image generations (image_generation.partial_image and image_generation.completed events, b64_json always; response_format is ignored). Not with Idempotency-Key (400).',
+    }),
+    partial_images: opt(z.number().int().min(0).max(MAX_PARTIAL_IMAGES)).openapi({
+      description: `With stream: true, up to this many (0..${MAX_PARTIAL_IMAGES}, default 0) partial images per image before it completes, from the generator's lower-resolution outputs (in-process generations only; fewer or none otherwise). Above 0 without stream: 400.`,
+    }),
   })
   .openapi('GenerateRequest');
 

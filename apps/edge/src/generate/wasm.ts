@@ -3,11 +3,41 @@ import {
   type AuroraPipeline,
   encodeApng,
   type GeneratedImage,
+  type GenerateOptions,
   type GenerateRequest,
   type InterpolateRequest,
   type PngChannels,
   SerialQueue,
 } from '@aurora-edge/model';
+
+/** One of an image's lower-resolution outputs (the generator's multi-scale partial images). */
+export interface PartialImage {
+  readonly width: number;
+  readonly height: number;
+  readonly png: Uint8Array;
+}
+
+/** A generated image with the partial images a `{ partials: true }` generation adds, lower resolutions first (none when the bundle has none). */
+export type ImageWithPartials = GeneratedImage & { readonly partials?: readonly PartialImage[] };
+
+/**
+ * The pipeline option that asks for each image's partial images (AuroraPipeline.generate's
+ * `partials`). A pipeline without it ignores it and returns none, so callers get 0 partials.
+ */
+export const WITH_PARTIALS = { partials: true } as GenerateOptions & { readonly partials: true };
+
+/** Whether generation options ask for partial images. */
+export function wantsPartials(options: GenerateOptions | undefined): boolean {
+  return (options as { partials?: boolean } | undefined)?.partials === true;
+}
+
+/** What a partials watcher is told: the request's seed and the image's partial images (possibly none). */
+export type PartialsListener = (seed: number, partials: readonly PartialImage[]) => void;
+
+/** The identity of one in-process image request: the raw prompt as generated, its seed and its (canonical) psi. */
+function partialsKey(prompt: string, seed: number, psi: number | undefined): string {
+  return JSON.stringify([prompt, seed, psi ?? null]);
+}
 
 /**
  * Session options for the in-process generator on every runtime: no prepacked weight copies (the
@@ -90,6 +120,7 @@ export class WasmGenerator {
   private pipeline: Promise<WasmPipeline> | null = null;
   private readonly queue = new SerialQueue();
   private running = 0;
+  private readonly partialWatchers = new Map<string, Set<PartialsListener>>();
 
   constructor(private readonly load: () => Promise<WasmPipeline>) {}
 
@@ -110,12 +141,51 @@ export class WasmGenerator {
     return this.pipeline;
   }
 
+  /**
+   * Asks for the partial images of the in-process generations of `prompt` (raw, as the service
+   * passes it) with these seeds and psi, whoever's request runs them (a streamed request that
+   * joined an identical generation in flight gets them too): each such image is then generated
+   * with WITH_PARTIALS and `listener` is called with its partials as soon as it is made, before
+   * the batch ends. Images generated elsewhere (runners) or already cached never call it.
+   * Returns the function that stops watching.
+   */
+  watchPartials(prompt: string, psi: number, seeds: readonly number[], listener: PartialsListener): () => void {
+    const keys = seeds.map((seed) => partialsKey(prompt, seed, psi));
+    for (const key of keys) {
+      let set = this.partialWatchers.get(key);
+      if (!set) this.partialWatchers.set(key, (set = new Set()));
+      set.add(listener);
+    }
+    return () => {
+      for (const key of keys) {
+        const set = this.partialWatchers.get(key);
+        set?.delete(listener);
+        if (set?.size === 0) this.partialWatchers.delete(key);
+      }
+    };
+  }
+
   generate(requests: readonly GenerateRequest[]): Promise<GeneratedImage[]> {
     this.running += requests.length;
     const run = async () => {
       const pipeline = await this.warm();
       const out: GeneratedImage[] = [];
-      for (const request of requests) out.push(...(await pipeline.generate([request])));
+      for (const request of requests) {
+        const watchers = this.partialWatchers.get(partialsKey(request.prompt, request.seed, request.psi));
+        if (!watchers) {
+          out.push(...(await pipeline.generate([request])));
+          continue;
+        }
+        const images: ImageWithPartials[] = await pipeline.generate([request], WITH_PARTIALS);
+        for (const listener of [...watchers]) {
+          try {
+            listener(request.seed, images[0]?.partials ?? []);
+          } catch {
+            // A watcher's failure (a stream whose client left) is its own: the generation goes on.
+          }
+        }
+        out.push(...images);
+      }
       return out;
     };
     return this.queue.run(run).finally(() => {

@@ -1,14 +1,14 @@
-import type { GeneratedImage, GenerateRequest, InterpolateRequest } from '@aurora-edge/model';
-import type { AnimationOptions, InterpolatedFrames } from '../generate/wasm.ts';
+import type { GenerateRequest, InterpolateRequest } from '@aurora-edge/model';
+import type { AnimationOptions, ImageWithPartials, InterpolatedFrames } from '../generate/wasm.ts';
 
 /** workerData of a WASM generator thread: the one bundle folder it loads. */
 export interface WasmWorkerData {
   readonly bundleDir: string;
 }
 
-/** A batch of generations, or one prompt interpolation (its frames and APNG). */
+/** A batch of generations (with each image's partial images when `partials`), or one prompt interpolation (its frames and APNG). */
 export type ToWasmWorker =
-  | { readonly id: number; readonly requests: GenerateRequest[] }
+  | { readonly id: number; readonly requests: GenerateRequest[]; readonly partials?: boolean }
   | { readonly id: number; readonly interpolate: InterpolateRequest; readonly animation: AnimationOptions };
 
 export type FromWasmWorker =
@@ -18,7 +18,7 @@ export type FromWasmWorker =
       readonly type: 'result';
       readonly id: number;
       readonly heapBytes: number;
-      readonly images?: GeneratedImage[];
+      readonly images?: ImageWithPartials[];
       readonly interpolation?: InterpolatedFrames;
       readonly error?: { name: string; message: string; field?: string };
     };

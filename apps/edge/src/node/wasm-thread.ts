@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { AuroraInputError, type GeneratedImage, type GenerateRequest, type InterpolateRequest } from '@aurora-edge/model';
-import type { AnimationOptions, InterpolatedFrames, WasmPipeline } from '../generate/wasm.ts';
+import { AuroraInputError, type GeneratedImage, type GenerateOptions, type GenerateRequest, type InterpolateRequest } from '@aurora-edge/model';
+import { type AnimationOptions, type InterpolatedFrames, type WasmPipeline, wantsPartials } from '../generate/wasm.ts';
 import type { FromWasmWorker, ToWasmWorker, WasmWorkerData } from './wasm-protocol.ts';
 
 interface Pending {
@@ -38,8 +38,10 @@ export class WasmThread implements WasmPipeline {
     return this.heap;
   }
 
-  async generate(requests: GenerateRequest[]): Promise<GeneratedImage[]> {
-    return (await this.call((id) => ({ id, requests }))) as GeneratedImage[];
+  /** A batch, run in the thread; with WITH_PARTIALS each image brings its partial images (when the bundle makes them). */
+  async generate(requests: GenerateRequest[], options?: GenerateOptions): Promise<GeneratedImage[]> {
+    const partials = wantsPartials(options);
+    return (await this.call((id) => (partials ? { id, requests, partials } : { id, requests }))) as GeneratedImage[];
   }
 
   /** A prompt interpolation, run in the thread (frames, their PNGs and the APNG). */

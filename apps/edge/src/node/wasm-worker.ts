@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { AuroraInputError } from '@aurora-edge/model';
 import { readBundleDir } from '@aurora-edge/model/node';
-import type { WasmPipeline } from '../generate/wasm.ts';
+import { type ImageWithPartials, WITH_PARTIALS, type WasmPipeline } from '../generate/wasm.ts';
 import { loadOrtWeb } from './ort.ts';
 import type { FromWasmWorker, ToWasmWorker, WasmWorkerData } from './wasm-protocol.ts';
 
@@ -38,8 +38,9 @@ port.on('message', async (message: ToWasmWorker) => {
       send({ type: 'result', id, interpolation, heapBytes: heapBytes() }, [...new Set(buffers)]);
       return;
     }
-    const images = await pipeline.generate(message.requests);
-    send({ type: 'result', id, images, heapBytes: heapBytes() }, [...new Set(images.flatMap((im) => [im.png.buffer, im.pixels.buffer] as ArrayBuffer[]))]);
+    const images: ImageWithPartials[] = await pipeline.generate(message.requests, message.partials ? WITH_PARTIALS : undefined);
+    const buffers = images.flatMap((im) => [im.png.buffer, im.pixels.buffer, ...(im.partials ?? []).map((p) => p.png.buffer)] as ArrayBuffer[]);
+    send({ type: 'result', id, images, heapBytes: heapBytes() }, [...new Set(buffers)]);
   } catch (error) {
     const e = error as Error;
     const field = error instanceof AuroraInputError ? error.field : undefined;
