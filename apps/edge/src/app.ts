@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { registerBatches } from './api/batches.ts';
 import { registerCache } from './api/cache.ts';
 import type { RouteContext } from './api/context.ts';
 import { publicCors } from './api/cors.ts';
@@ -21,7 +22,7 @@ export type { AppDeps } from './deps.ts';
 /**
  * The gateway as a Hono app, the same on every runtime: the entries (node.ts, worker.ts) build
  * `deps` and serve it. Routes: POST /v1/images/generations, POST /v1/images/interpolations,
- * GET /v1/images/{id}.png,
+ * GET /v1/images/{id}.png, /v1/batches (POST; GET, events, cancel of one),
  * GET /v1/cache, GET /v1/models, GET /v1/gallery, GET /healthz, GET /openapi.json, GET /docs,
  * GET / (demo), and what embedding pages load: /embed.js, /ort/*, /bundles/<id>/*.
  */
@@ -66,6 +67,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   });
   registerGenerations(app, ctx);
   registerInterpolations(app, ctx);
+  registerBatches(app, ctx);
   registerImages(app, ctx);
   registerCache(app, ctx);
   registerGallery(app, ctx);

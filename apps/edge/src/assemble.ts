@@ -3,10 +3,13 @@ import type { Context } from 'hono';
 import { IdempotencyStore } from './api/idempotency.ts';
 import { AccessControl } from './auth/access.ts';
 import { KeyStore } from './auth/keys.ts';
+import { type BatchDialect, sqliteBatchDialect } from './batches/dialect.ts';
+import { BatchRuntime } from './batches/runtime.ts';
+import { BatchStore } from './batches/store.ts';
 import { RateLimiter } from './auth/rate-limit.ts';
 import { type BlobStore, inlineBlobs } from './cache/blobs.ts';
 import type { CacheDb, WriteAtomically } from './cache/db.ts';
-import type { Dialect } from './cache/dialect.ts';
+import { type Dialect, sqliteDialect } from './cache/dialect.ts';
 import { type Background, CacheEviction } from './cache/eviction.ts';
 import { RecentImages } from './cache/recent.ts';
 import { ImageStore } from './cache/store.ts';
@@ -26,6 +29,8 @@ export interface RuntimeParts {
   readonly writeAtomically: WriteAtomically;
   /** The database's dialect (its createDb gives it with `db`); default SQLite. */
   readonly dialect?: Dialect;
+  /** The batch tables' dialect (Postgres: batches/dialect.ts pgBatchDialect); default SQLite's, over `dialect`. */
+  readonly batchDialect?: BatchDialect;
   readonly blobs?: BlobStore;
   readonly bundles: readonly BundleSource[];
   /** Loads a bundle into onnxruntime-web (this runtime's build of it). */
@@ -62,6 +67,10 @@ export function assembleDeps(parts: RuntimeParts): AppDeps {
     demoPage,
     access: new AccessControl(config.auth, new KeyStore(db, dialect), new RateLimiter(db, undefined, dialect), parts.clientIp, config.publicUrl),
     idempotency: new IdempotencyStore(db, dialect),
+    batches: new BatchRuntime(
+      new BatchStore({ db, writeAtomically: parts.writeAtomically }, parts.batchDialect ?? sqliteBatchDialect(dialect ?? sqliteDialect)),
+      config.batches,
+    ),
     gallery: config.auth.gallery ? new RecentImages(db, dialect) : null,
     staticFiles: parts.staticFiles ?? (async () => null),
     log: parts.log,

@@ -13,6 +13,25 @@ export interface EdgeConfig {
   readonly auth: AuthConfig;
   /** The image cache's size bound (least recently used entries are evicted past it; 0: no bound). */
   readonly cache: CacheBound;
+  /** Batch jobs (POST /v1/batches): body limit, processing bounds, webhooks. */
+  readonly batches: BatchConfig;
+}
+
+export interface BatchConfig {
+  /** Largest POST /v1/batches body, bytes (BATCH_MAX_BODY_BYTES; other routes keep MAX_BODY_BYTES). */
+  readonly maxBodyBytes: number;
+  /** Items of one owner (API key, or IP without one) running at once, across gateways (BATCH_CONCURRENCY). */
+  readonly perOwner: number;
+  /** Items one gateway process runs at once, all owners together (BATCH_MAX_RUNNING; 0: this gateway runs none). */
+  readonly maxRunning: number;
+  /** How often an idle gateway asks the database for batch work, ms (BATCH_POLL_MS). */
+  readonly pollMs: number;
+  /** An item's lease, ms: a gateway that dies mid-item gives it back after this (BATCH_LEASE_MS). */
+  readonly leaseMs: number;
+  /** The webhook secret of callers without an API key (open mode): WEBHOOK_SECRET, "whsec_<base64>". */
+  readonly webhookSecret: string | null;
+  /** WEBHOOK_ALLOW_PRIVATE: webhooks may go to http:// and to private, loopback and link-local addresses. */
+  readonly webhookAllowPrivate: boolean;
 }
 
 /**
@@ -102,6 +121,13 @@ export const DEFAULT_CACHE_MAX_BYTES = 1 << 30;
  *   GALLERY (true)               false: GET /v1/gallery answers 404
  *   CACHE_MAX_BYTES (1073741824) image cache bound, sum of PNG bytes (inline or in R2); least recently used evicted past it (0: unbounded)
  *   CACHE_MAX_ENTRIES (0)        image cache bound in entries, besides the bytes (0: unbounded)
+ *   BATCH_MAX_BODY_BYTES (4194304) POST /v1/batches body limit
+ *   BATCH_CONCURRENCY (2)        batch items per owner running at once (all gateways)
+ *   BATCH_MAX_RUNNING (4)        batch items one gateway runs at once (0: none)
+ *   BATCH_POLL_MS (250)          idle gateways look for batch work this often
+ *   BATCH_LEASE_MS (60000)       a batch item's lease (renewed while it runs)
+ *   WEBHOOK_SECRET               "whsec_<base64>": signs webhooks of callers without an API key
+ *   WEBHOOK_ALLOW_PRIVATE (false) webhooks may use http:// and private/loopback addresses
  */
 export function parseEdgeConfig(env: EnvVars, extraRunners: readonly RunnerEndpoint[] = []): EdgeConfig {
   const problems: string[] = [];
@@ -136,7 +162,22 @@ export function parseEdgeConfig(env: EnvVars, extraRunners: readonly RunnerEndpo
       maxBytes: intVar(env, 'CACHE_MAX_BYTES', DEFAULT_CACHE_MAX_BYTES, 0, Number.MAX_SAFE_INTEGER, problems),
       maxEntries: intVar(env, 'CACHE_MAX_ENTRIES', 0, 0, Number.MAX_SAFE_INTEGER, problems),
     },
+    batches: parseBatches(env, problems),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+function parseBatches(env: EnvVars, problems: string[]): BatchConfig {
+  const secret = env.WEBHOOK_SECRET ? String(env.WEBHOOK_SECRET).trim() : null;
+  if (secret !== null && !/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(secret)) problems.push('WEBHOOK_SECRET: must be "whsec_" and base64 (at least 12 bytes)');
+  return {
+    maxBodyBytes: intVar(env, 'BATCH_MAX_BODY_BYTES', 4 << 20, 1_024, 64 << 20, problems),
+    perOwner: intVar(env, 'BATCH_CONCURRENCY', 2, 1, 1_000, problems),
+    maxRunning: intVar(env, 'BATCH_MAX_RUNNING', 4, 0, 1_000, problems),
+    pollMs: intVar(env, 'BATCH_POLL_MS', 250, 10, 60_000, problems),
+    leaseMs: intVar(env, 'BATCH_LEASE_MS', 60_000, 1_000, 3_600_000, problems),
+    webhookSecret: secret,
+    webhookAllowPrivate: boolVar(env, 'WEBHOOK_ALLOW_PRIVATE', false, problems),
+  };
 }

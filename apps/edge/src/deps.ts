@@ -1,5 +1,6 @@
 import type { IdempotencyStore } from './api/idempotency.ts';
 import type { AccessControl } from './auth/access.ts';
+import type { BatchRuntime } from './batches/runtime.ts';
 import type { RecentImages } from './cache/recent.ts';
 import type { ImageStore } from './cache/store.ts';
 import type { ModelRegistry } from './generate/models.ts';
@@ -30,6 +31,8 @@ export interface AppDeps {
   readonly access: AccessControl;
   /** Idempotency-Key claims and stored first responses (POST generations and interpolations). */
   readonly idempotency: IdempotencyStore;
+  /** Batch jobs (/v1/batches): store, settings, the hook the processing loop uses (none: the routes are off). */
+  readonly batches?: BatchRuntime;
   /** Recent cache entries for GET /v1/gallery (null: the gallery is off). */
   readonly gallery: RecentImages | null;
   /** The runtime's static files: `embed/<name>`, `ort/<name>`, `bundles/<id>/<name>`. */

@@ -22,6 +22,8 @@ import type { HttpBindings } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { createApp } from './app.ts';
 import { assembleDeps } from './assemble.ts';
+import { BatchLoop } from './batches/loop.ts';
+import { postgresBatchDialect } from './batches/pg.ts';
 import { ConfigError, type EnvVars, intVar, parseEdgeConfig } from './config.ts';
 import type { AppDeps } from './deps.ts';
 import { embedDir, nodeAssetsDir } from './node/assets.ts';
@@ -146,6 +148,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   };
   const ctx = nodeExecutionContext(log);
   let runner: LocalRunner | null = null;
+  let batchLoop: BatchLoop | null = null;
   let deps: AppDeps;
   let app: OpenAPIHono;
   try {
@@ -160,6 +163,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
       db,
       writeAtomically,
       dialect,
+      batchDialect: database.postgres ? postgresBatchDialect(database.postgres.dialect) : undefined,
       bundles: sources,
       loadPipeline,
       wasmHeapBytes: () => threadsUp.reduce((sum, t) => sum + t.heapBytes, 0),
@@ -186,7 +190,27 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
       supervisor.hooks = { onExit: (reason) => pool.reportDown(supervisor.url, reason), onReady: () => void pool.refresh(true) };
     }
     await Promise.all([deps.models.default.wasm.warm(), deps.runners.refresh(true)]);
+    // Batch items of every gateway on this database, leased and run here beside the requests.
+    const batches = deps.batches;
+    if (batches && config.batches.maxRunning > 0) {
+      const { routing } = config;
+      batchLoop = new BatchLoop(
+        {
+          store: batches.store,
+          generate: batches.generate,
+          // Without a GPU runner, calls the in-process fallback can take; with one, whole items.
+          maxImagesPerCall: config.runners.length > 0 ? 16 : Math.max(1, routing.wasmFallbackMaxBatch),
+          leaseMs: config.batches.leaseMs,
+          defer: ctx.waitUntil,
+          log: (message, error) => log(`${message}${error ? ` ${(error as Error)?.message ?? String(error)}` : ''}`),
+        },
+        { perOwner: config.batches.perOwner, maxRunning: config.batches.maxRunning, pollMs: config.batches.pollMs },
+      );
+      batches.onCreated(() => batchLoop?.poke());
+      batchLoop.start();
+    }
   } catch (error) {
+    await batchLoop?.stop(0);
     await (runner ?? (await runnerStarting?.catch(() => null)))?.stop().catch(() => undefined);
     await closeThreads();
     await cleanUp();
@@ -227,6 +251,8 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
       closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await metricsServer?.close();
+        // Items still running after the grace are leased again by whichever gateway looks next.
+        await batchLoop?.stop();
         await runner?.stop();
         await deps.store.close();
         await closeThreads();

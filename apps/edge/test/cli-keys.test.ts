@@ -57,7 +57,7 @@ describe('aurora keys', () => {
     const printed = await run(['create', '--name', "o'brien", '--origins', '*', '--rpm', '5', '--print-sql', '--db', path.join(dir, 'untouched.sqlite')]);
     const secret = secretIn(printed.err)!;
     expect(printed.out).toMatch(
-      /^INSERT INTO api_keys \(id, name, key_hash, origins, rpm, created_at, revoked_at\) VALUES \('key_\w{12}', 'o''brien', '[0-9a-f]{64}', '\["\*"\]', 5, \d+, NULL\);$/,
+      /^INSERT INTO api_keys \(id, name, key_hash, origins, rpm, created_at, revoked_at, webhook_secret\) VALUES \('key_\w{12}', 'o''brien', '[0-9a-f]{64}', '\["\*"\]', 5, \d+, NULL, 'whsec_[A-Za-z0-9+/]{32}'\);$/,
     );
     expect(printed.out).toContain(hashSecret(secret));
     expect(printed.out).not.toContain(secret);

@@ -9,12 +9,23 @@ describe('/migrations', () => {
     const { db, close } = createDb(':memory:', MIGRATIONS_DIR);
     const rows = db.all<{ name: string }>("select name from sqlite_master where type = 'table' and name not like '\\_%' escape '\\' order by name");
     close();
-    expect((rows as { name: string }[]).map((r) => r.name)).toEqual(['api_keys', 'cache_stats', 'idempotency_keys', 'images', 'rate_limits']);
+    expect((rows as { name: string }[]).map((r) => r.name)).toEqual([
+      'api_keys',
+      'batch_events',
+      'batch_items',
+      'batches',
+      'cache_stats',
+      'idempotency_keys',
+      'images',
+      'rate_limits',
+      'webhook_deliveries',
+    ]);
     expect(fs.readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql'))).toEqual([
       '0000_init.sql',
       '0001_api_keys.sql',
       '0002_lru_eviction.sql',
       '0003_idempotency_keys.sql',
+      '0004_batches.sql',
     ]);
   });
 });

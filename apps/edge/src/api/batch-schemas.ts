@@ -56,9 +56,8 @@ export const batchCreateBodySchema = z
       })
       .openapi({ description: `1..${MAX_BATCH_ITEMS} generations, ${MAX_BATCH_IMAGES} images in all at most.` }),
     model: gen.model,
-    webhook: z
-      .union([batchWebhookInputSchema, z.null()])
-      .optional()
+    webhook: batchWebhookInputSchema
+      .nullish()
       .transform((v) => v ?? undefined)
       .openapi({ description: 'Where to POST Standard Webhooks messages about this batch (signed with the API key’s webhook secret).' }),
   })

@@ -55,8 +55,13 @@ export function normaliseOrigin(value: string): string {
   return url.origin;
 }
 
+/** A Standard Webhooks secret: "whsec_" and the base64 of 24 random bytes (signs this key's batch webhooks). */
+export function newWebhookSecret(): string {
+  return `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24))))}`;
+}
+
 /** Checks a new key's fields (RangeError naming the field) and returns its row and its one-time secret. */
-export function prepareKey(input: NewKey, now: number): { row: ApiKeyRow; secret: string; key: ApiKey } {
+export function prepareKey(input: NewKey, now: number): { row: ApiKeyRow; secret: string; webhookSecret: string; key: ApiKey } {
   const name = input.name.trim();
   if (name.length === 0 || name.length > 100) throw new RangeError('name: must be 1..100 characters');
   if (!Number.isInteger(input.rpm) || input.rpm < 1 || input.rpm > MAX_RPM)
@@ -72,8 +77,9 @@ export function prepareKey(input: NewKey, now: number): { row: ApiKeyRow; secret
     rpm: input.rpm,
     createdAt: now,
     revokedAt: null,
+    webhookSecret: newWebhookSecret(),
   };
-  return { row, secret, key: toKey(row) };
+  return { row, secret, webhookSecret: row.webhookSecret!, key: toKey(row) };
 }
 
 export function toKey(row: ApiKeyRow): ApiKey {
@@ -89,8 +95,8 @@ const literal = (v: string | number | null) => (v === null ? 'NULL' : typeof v =
 
 /** The INSERT for a prepared row, for `wrangler d1 execute` (Workers have no CLI access to D1). */
 export function insertSql(row: ApiKeyRow): string {
-  const cols = ['id', 'name', 'key_hash', 'origins', 'rpm', 'created_at', 'revoked_at'];
-  const values = [row.id, row.name, row.keyHash, row.origins, row.rpm, row.createdAt, row.revokedAt];
+  const cols = ['id', 'name', 'key_hash', 'origins', 'rpm', 'created_at', 'revoked_at', 'webhook_secret'];
+  const values = [row.id, row.name, row.keyHash, row.origins, row.rpm, row.createdAt, row.revokedAt, row.webhookSecret];
   return `INSERT INTO api_keys (${cols.join(', ')}) VALUES (${values.map(literal).join(', ')});`;
 }
 

@@ -18,6 +18,8 @@ export const apiKeys = sqliteTable(
     rpm: integer('rpm').notNull(),
     createdAt: integer('created_at').notNull(),
     revokedAt: integer('revoked_at'),
+    /** The key's Standard Webhooks secret ("whsec_<base64>"), shown once at creation; null for keys made before batches. */
+    webhookSecret: text('webhook_secret'),
   },
   (t) => [index('api_keys_name').on(t.name)],
 );

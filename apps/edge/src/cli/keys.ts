@@ -84,21 +84,23 @@ export async function keysCommand(args: string[], io: CliIo = consoleIo): Promis
     } catch (error) {
       throw error instanceof RangeError ? new UsageError(error.message) : error;
     }
-    const { row, secret, key } = prepared;
+    const { row, secret, webhookSecret, key } = prepared;
     if (values['print-sql']) {
       // The SQL alone on stdout (to pipe into a file for `wrangler d1 execute --file`); the secret on stderr.
       io.out(insertSql(row));
       io.err(
         `API key ${describeKey(key)}: secret ${secret}\nShown once; only its sha256 is in the SQL. Apply it with: npx wrangler d1 execute DB --remote --file <that file>`,
       );
+      io.err(`Webhook signing secret (in the SQL: the gateway signs with it): ${webhookSecret}`);
       return 0;
     }
     await withStore(values.db, 'create', (store) => store.insertPrepared(row));
-    if (values.json) io.out(JSON.stringify({ ...key, secret }));
+    if (values.json) io.out(JSON.stringify({ ...key, secret, webhookSecret }));
     else {
       io.out(`Created API key ${describeKey(key)}.`);
       io.out(`Secret (shown once; only its sha256 is stored):\n\n  ${secret}\n`);
       io.out(`Send it as "Authorization: Bearer ${secret}", or <aurora-image key="${secret}">.`);
+      io.out(`Webhook signing secret (verifies this key's batch webhooks; shown once):\n\n  ${webhookSecret}\n`);
     }
     return 0;
   }

@@ -64,6 +64,7 @@ export const apiKeys = pgTable(
     rpm: integer('rpm').notNull(),
     createdAt: int8('created_at').notNull(),
     revokedAt: int8('revoked_at'),
+    webhookSecret: text('webhook_secret'),
   },
   (t) => [index('api_keys_name').on(t.name)],
 );
