@@ -431,13 +431,36 @@ describe('Idempotency-Key on POST /v1/batches', () => {
 
   it('a webhook subscribed to progress and completion gets outbox rows with a stable id and the Batch as data', async () => {
     const t = setup({ WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
-    const batch = await (await post(t, { items: [{ prompt: 'a red circle', seed: 1 }], webhook: { url: 'https://example.com/h' } })).json();
+    const webhook = { url: 'https://example.com/h', events: ['progress', 'completed'] };
+    const batch = await (
+      await post(t, {
+        items: [
+          { prompt: 'a red circle', seed: 1 },
+          { prompt: 'a red circle', seed: 2 },
+        ],
+        webhook,
+      })
+    ).json();
     const runtime = t.deps.batches!;
-    await processBatchItem({ store: runtime.store, generate: runtime.generate }, { batchId: batch.id, index: 0 });
-    const rows = await t.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.batchId, batch.id));
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ id: `msg_${batch.id}_1`, url: 'https://example.com/h', status: 'pending', attempts: 0 });
-    const message = JSON.parse(rows[0].body);
+    for (const index of [0, 1]) await processBatchItem({ store: runtime.store, generate: runtime.generate }, { batchId: batch.id, index });
+    const rows = await t.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.batchId, batch.id)).orderBy(webhookDeliveries.id);
+    expect(rows.map((r) => r.id)).toEqual([`msg_${batch.id}_1`, `msg_${batch.id}_2`]);
+    expect(rows[1]).toMatchObject({ url: 'https://example.com/h', status: 'pending', attempts: 0 });
+    expect(JSON.parse(rows[0].body)).toMatchObject({ type: 'batch.progress', data: { status: 'running', done: 1 } });
+    // Only completion subscribed: no progress message.
+    const quiet = await (
+      await post(t, {
+        items: [
+          { prompt: 'a red circle', seed: 5 },
+          { prompt: 'a red circle', seed: 6 },
+        ],
+        webhook: { url: webhook.url },
+      })
+    ).json();
+    for (const index of [0, 1]) await processBatchItem({ store: runtime.store, generate: runtime.generate }, { batchId: quiet.id, index });
+    const quietRows = await t.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.batchId, quiet.id));
+    expect(quietRows.map((r) => r.id)).toEqual([`msg_${quiet.id}_2`]);
+    const message = JSON.parse(rows[1].body);
     expect(message.type).toBe('batch.completed');
     expect(new Date(message.timestamp).toISOString()).toBe(message.timestamp);
     expect(message.data).toEqual(batchSchema.parse((await getBatch(t, batch.id)) as unknown));

@@ -392,7 +392,7 @@ export class BatchStore {
             0, ${this.int(now)}, 'pending', NULL, NULL, ${this.int(now)} FROM batches
           WHERE id = ${batchId} AND webhook_url IS NOT NULL AND last_event_seq > 0
             AND webhook_events LIKE (CASE WHEN status IN ('completed', 'failed', 'cancelled') THEN '%"completed"%' ELSE '%"progress"%' END)
-            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.id = ${messageId})`,
+            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.id = 'msg_' || batches.id || '_' || batches.last_event_seq)`,
       ),
     ];
   }
