@@ -1,3 +1,4 @@
+import { Batches } from './batches.ts';
 import { AuroraApiError } from './errors.ts';
 import { parseRateLimit, parseRetryAfter } from './headers.ts';
 import type {
@@ -56,6 +57,8 @@ export class AuroraClient {
   readonly baseUrl: string;
   private readonly apiKey?: string;
   private readonly fetchFn: typeof fetch;
+  /** The batch API: create, get (paged items), items, events (SSE, resumed), cancel. */
+  readonly batches: Batches;
 
   constructor(options: AuroraClientOptions) {
     if (!options || typeof options.baseUrl !== 'string') throw new TypeError('baseUrl must be a string URL, e.g. "https://images.example.com"');
@@ -73,6 +76,10 @@ export class AuroraClient {
     this.apiKey = options.apiKey || undefined;
     // Called as a plain function: browsers throw "Illegal invocation" when fetch loses its `this`.
     this.fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.batches = new Batches({
+      send: (method, path, callOptions, body, headers) => this.send(method, path, callOptions, body, headers),
+      absolute: (url) => new URL(url, `${this.baseUrl}/`).href,
+    });
   }
 
   /** POST /v1/images/generations. Relative image URLs in the answer are made absolute. */
@@ -167,9 +174,9 @@ export class AuroraClient {
     return image.url === undefined ? image : { ...image, url: new URL(image.url, `${this.baseUrl}/`).href };
   }
 
-  private async send(method: string, path: string, options: CallOptions, body?: string): Promise<Response> {
+  private async send(method: string, path: string, options: CallOptions, body?: string, extraHeaders: Record<string, string> = {}): Promise<Response> {
     const url = `${this.baseUrl}${path}`;
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
     let res: Response;

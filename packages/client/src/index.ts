@@ -1,8 +1,21 @@
 /** @aurora-edge/client: a small typed SDK for the Aurora Edge image API (browsers, Workers, Node). */
 export { AuroraClient, type AuroraClientOptions, type CallOptions } from './client.ts';
+export { type BatchCreateOptions, type BatchEventsOptions, type BatchGetOptions, Batches } from './batches.ts';
 export { AuroraApiError, type AuroraApiErrorOptions } from './errors.ts';
 export { parseRateLimit, parseRetryAfter } from './headers.ts';
+export { parseSse, type SseMessage, type SseState } from './sse.ts';
 export type {
+  Batch,
+  BatchCreateRequest,
+  BatchCreateResult,
+  BatchEvent,
+  BatchEventType,
+  BatchImage,
+  BatchItem,
+  BatchPage,
+  BatchStatus,
+  BatchWebhookEvent,
+  BatchWebhookType,
   CacheEntry,
   CacheMode,
   ErrorBody,
@@ -22,3 +35,11 @@ export type {
   RateLimitInfo,
   ResponseFormat,
 } from './types.ts';
+export {
+  type VerifyWebhookOptions,
+  verifyWebhook,
+  type WebhookBody,
+  type WebhookHeaderSource,
+  WebhookVerificationError,
+  type WebhookVerificationReason,
+} from './webhooks.ts';

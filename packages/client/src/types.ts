@@ -21,6 +21,15 @@ import type {
   modelPromptsSchema,
   modelSchema,
 } from '../../../apps/edge/src/api/schemas.ts';
+import type {
+  batchCreateBodySchema,
+  batchEventTypeSchema,
+  batchImageSchema,
+  batchItemSchema,
+  batchPageSchema,
+  batchSchema,
+  batchStatusSchema,
+} from '../../../apps/edge/src/api/batch-schemas.ts';
 
 /**
  * POST /v1/images/generations body, as the gateway accepts it (defaults optional; null and absent
@@ -108,4 +117,53 @@ export interface RateLimitInfo {
   readonly reset?: number;
   /** The `RateLimit` (or `RateLimit-*`) header values as received. */
   readonly raw: string;
+}
+
+/**
+ * POST /v1/batches body: `items` (1..10,000, and 10,000 images in all: the sum of their `n`), each
+ * `{ prompt, seed?, n?, truncation_psi? }` checked as a generation's; `model`; `webhook`
+ * (`{ url, events?: ("progress" | "completed")[] }`, Standard Webhooks messages signed with the
+ * key's webhook secret: see verifyWebhook).
+ */
+export type BatchCreateRequest = Readonly<z.input<typeof batchCreateBodySchema>>;
+
+/** A batch without its items: what POST /v1/batches answers, cancel answers, and every event and webhook carries. */
+export type Batch = Readonly<z.output<typeof batchSchema>>;
+
+/** queued -> running -> completed (failed > 0 when some items failed) | cancelled; failed when it could not run at all. */
+export type BatchStatus = z.output<typeof batchStatusSchema>;
+
+/** One image of a completed batch item: its id, seed and (absolute) versioned url. */
+export type BatchImage = Readonly<z.output<typeof batchImageSchema>>;
+
+/** One item of a batch: its prompt, first seed, n, psi, status, images (once completed) and error (once failed). */
+export type BatchItem = Readonly<z.output<typeof batchItemSchema>>;
+
+/** GET /v1/batches/{id}: the batch and one page of its items (`next_after` for the next page). */
+export type BatchPage = Readonly<z.output<typeof batchPageSchema>>;
+
+/** SSE event names of GET /v1/batches/{id}/events: progress, then one terminal event. */
+export type BatchEventType = z.output<typeof batchEventTypeSchema>;
+
+/** One event of a batch's stream: `id` its sequence number (resume after it with lastEventId). */
+export interface BatchEvent {
+  readonly id: number;
+  readonly event: BatchEventType;
+  readonly data: Batch;
+}
+
+/** What `batches.create` resolves to: the batch, and whether the gateway replayed an earlier answer for this Idempotency-Key. */
+export type BatchCreateResult = Batch & {
+  /** `Idempotent-Replayed: true`: this Idempotency-Key had already created the batch; nothing new was queued. */
+  readonly replayed: boolean;
+};
+
+/** The `type` of a batch webhook message. */
+export type BatchWebhookType = `batch.${BatchEventType}`;
+
+/** A verified webhook message (Standard Webhooks payload): its type, when the event happened (ISO 8601), and the batch. */
+export interface BatchWebhookEvent {
+  readonly type: BatchWebhookType;
+  readonly timestamp: string;
+  readonly data: Batch;
 }

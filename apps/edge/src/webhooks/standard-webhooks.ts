@@ -36,7 +36,9 @@ export type WebhookVerificationReason =
   | 'timestamp_too_old'
   | 'timestamp_too_new'
   | 'invalid_signature'
-  | 'invalid_secret';
+  | 'invalid_secret'
+  /** Signed correctly, but not the payload the receiver expects (the SDK's verifyWebhook checks the shape). */
+  | 'invalid_payload';
 
 /** Why a message was not accepted; `reason` is machine-readable, the message names the header or argument. */
 export class WebhookVerificationError extends Error {
