@@ -22,6 +22,7 @@ import type { HttpBindings } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { createApp } from './app.ts';
 import { assembleDeps } from './assemble.ts';
+import { DeliveryLoop } from './batches/deliveries.ts';
 import { BatchLoop } from './batches/loop.ts';
 import { postgresBatchDialect } from './batches/pg.ts';
 import { ConfigError, type EnvVars, intVar, parseEdgeConfig } from './config.ts';
@@ -38,6 +39,7 @@ import { shippedModels } from './node/shipped-models.ts';
 import { nodeStaticFiles, ortDistDir } from './node/static.ts';
 import { WasmThread } from './node/wasm-thread.ts';
 import { GatewayMetrics } from './observe/gateway-metrics.ts';
+import { sendWebhook } from './webhooks/node-sender.ts';
 
 export { MIGRATIONS_DIR, REPO_ROOT } from './node/paths.ts';
 
@@ -149,6 +151,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
   const ctx = nodeExecutionContext(log);
   let runner: LocalRunner | null = null;
   let batchLoop: BatchLoop | null = null;
+  let deliveryLoop: DeliveryLoop | null = null;
   let deps: AppDeps;
   let app: OpenAPIHono;
   try {
@@ -209,8 +212,20 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
       batches.onCreated(() => batchLoop?.poke());
       batchLoop.start();
     }
+    // The webhook outbox (batches' messages), sent with the Node sender (resolved addresses checked, connection pinned).
+    if (batches) {
+      deliveryLoop = new DeliveryLoop({
+        store: batches.store,
+        send: sendWebhook,
+        openSecret: config.batches.webhookSecret,
+        allowPrivate: config.batches.webhookAllowPrivate,
+        log: (message, error) => log(`${message}${error ? ` ${(error as Error)?.message ?? String(error)}` : ''}`),
+      });
+      deliveryLoop.start();
+    }
   } catch (error) {
     await batchLoop?.stop(0);
+    await deliveryLoop?.stop();
     await (runner ?? (await runnerStarting?.catch(() => null)))?.stop().catch(() => undefined);
     await closeThreads();
     await cleanUp();
@@ -253,6 +268,7 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
         await metricsServer?.close();
         // Items still running after the grace are leased again by whichever gateway looks next.
         await batchLoop?.stop();
+        await deliveryLoop?.stop();
         await runner?.stop();
         await deps.store.close();
         await closeThreads();

@@ -7,10 +7,14 @@
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { batchPageSchema, batchSchema } from '../src/api/batch-schemas.ts';
+import { deliverDue } from '../src/batches/deliveries.ts';
 import { BatchLoop } from '../src/batches/loop.ts';
 import { processBatchItem } from '../src/batches/process.ts';
 import { batchItems, webhookDeliveries } from '../src/batches/schema.ts';
+import { BatchStore } from '../src/batches/store.ts';
 import { images } from '../src/cache/schema.ts';
+import type { WebhookDelivery } from '../src/webhooks/deliver.ts';
+import { verifyWebhook } from '../src/webhooks/standard-webhooks.ts';
 import { type testApp, useTestApp } from './support/deps.ts';
 
 const setup = useTestApp();
@@ -464,5 +468,59 @@ describe('Idempotency-Key on POST /v1/batches', () => {
     expect(message.type).toBe('batch.completed');
     expect(new Date(message.timestamp).toISOString()).toBe(message.timestamp);
     expect(message.data).toEqual(batchSchema.parse((await getBatch(t, batch.id)) as unknown));
+  });
+});
+
+describe('the webhook outbox', () => {
+  const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+  it('sends each message signed (verifiable), retries a failing receiver on the schedule and gives up after 6 attempts', async () => {
+    const t = setup({ WEBHOOK_SECRET: SECRET });
+    let now = Date.now();
+    const runtime = t.deps.batches!;
+    const store = new BatchStore(
+      (runtime.store as unknown as { database: ConstructorParameters<typeof BatchStore>[0] }).database,
+      runtime.store.dialect,
+      () => now,
+    );
+    const ok = await (await post(t, { items: [{ prompt: 'a red circle', seed: 1 }], webhook: { url: 'https://example.com/ok' } })).json();
+    const bad = await (await post(t, { items: [{ prompt: 'a red circle', seed: 2 }], webhook: { url: 'https://example.com/bad' } })).json();
+    for (const id of [ok.id, bad.id]) await processBatchItem({ store: runtime.store, generate: runtime.generate }, { batchId: id, index: 0 });
+    now = Date.now() + 1;
+    const sent: WebhookDelivery[] = [];
+    const send = async (d: WebhookDelivery) => {
+      sent.push(d);
+      return d.url.endsWith('/ok') ? { ok: true, status: 204 } : { ok: false, status: 500, failure: 'status' as const, error: 'answered 500' };
+    };
+    const deps = { store, send, openSecret: SECRET, allowPrivate: false, now: () => now, random: () => 0.5 };
+    expect(await deliverDue(deps)).toBe(2);
+    expect(sent.map((d) => d.url).sort()).toEqual(['https://example.com/bad', 'https://example.com/ok']);
+    const okSent = sent.find((d) => d.url.endsWith('/ok'))!;
+    expect(okSent.headers['webhook-id']).toBe(`msg_${ok.id}_1`);
+    expect(await verifyWebhook({ secret: SECRET, headers: okSent.headers, body: okSent.body, now })).toMatchObject({
+      id: `msg_${ok.id}_1`,
+    });
+    expect(JSON.parse(okSent.body)).toMatchObject({ type: 'batch.completed', data: { id: ok.id, status: 'completed' } });
+    // Nothing is due until the retry time (5 s after the first failure).
+    expect(await deliverDue(deps)).toBe(0);
+    const delays = [5_000, 30_000, 120_000, 600_000, 1_800_000];
+    for (const delay of delays) {
+      now += delay - 1;
+      expect(await deliverDue(deps)).toBe(0);
+      now += 1;
+      expect(await deliverDue(deps)).toBe(1);
+    }
+    const rows = await t.db.select().from(webhookDeliveries).orderBy(webhookDeliveries.url);
+    expect(rows.map((r) => [r.url, r.status, r.attempts, r.lastStatus])).toEqual([
+      ['https://example.com/bad', 'failed', 6, 500],
+      ['https://example.com/ok', 'delivered', 1, 204],
+    ]);
+    // Every attempt of a message carries the same id and body.
+    const badSent = sent.filter((d) => d.url.endsWith('/bad'));
+    expect(new Set(badSent.map((d) => d.headers['webhook-id'])).size).toBe(1);
+    expect(new Set(badSent.map((d) => d.body)).size).toBe(1);
+    expect(badSent).toHaveLength(6);
+    now += 10 * 3_600_000;
+    expect(await deliverDue(deps)).toBe(0);
   });
 });

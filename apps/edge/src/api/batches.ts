@@ -6,11 +6,11 @@ import type { ZodError } from 'zod';
 import type { BatchRuntime } from '../batches/runtime.ts';
 import type { BatchRow, BatchItemRow } from '../batches/schema.ts';
 import { newBatchId, type NewBatchItem, type StoredImage, TERMINAL_BATCH, type BatchStatusValue } from '../batches/store.ts';
-import { checkWebhookUrl } from '../batches/webhook-url.ts';
 import { cacheKey } from '../cache/key.ts';
 import type { CachedImage } from '../cache/store.ts';
 import { EdgeError } from '../errors.ts';
 import { randomSeed } from '../generate/service.ts';
+import { checkWebhookUrl } from '../webhooks/target.ts';
 import {
   type Batch,
   batchCreateBodySchema,
@@ -312,7 +312,10 @@ export function registerBatches(app: EdgeApp, { deps, service }: RouteContext): 
 
 /** A batch's webhook: its URL checked, its events, and a secret to sign with (the key's, or WEBHOOK_SECRET without a key). */
 async function webhookOf(runtime: BatchRuntime, owner: string, webhook: { url: string; events: string[] }) {
-  const url = checkWebhookUrl(webhook.url, runtime.config.webhookAllowPrivate);
+  // The webhooks module's policy (any spelling of a non-public address); names are checked again when resolved at send time.
+  const checked = checkWebhookUrl(webhook.url, { allowPrivate: runtime.config.webhookAllowPrivate });
+  if (!checked.ok) throw EdgeError.badRequest('webhook.url', checked.reason);
+  const url = checked.url.toString();
   const secret = owner.startsWith('key:') ? await runtime.store.webhookSecret(owner) : runtime.config.webhookSecret;
   if (!secret) {
     throw EdgeError.badRequest(
