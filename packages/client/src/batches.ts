@@ -128,7 +128,9 @@ export class Batches {
    * GET /v1/batches/{id}/events: the batch's events until its terminal one (completed, failed or
    * cancelled), after which the iteration ends. A connection that drops (or a 5xx/429 answer) is
    * reopened with Last-Event-ID, so no event is missed or repeated; 4xx answers (404, 401) throw
-   * AuroraApiError. Aborting `signal` rejects the iteration with its reason.
+   * AuroraApiError. Resuming after the terminal event itself yields nothing and ends (the batch's
+   * status is read to tell that from a dropped stream). Aborting `signal` rejects the iteration
+   * with its reason.
    */
   async *events(id: string, options: BatchEventsOptions = {}): AsyncGenerator<BatchEvent> {
     checkId(id);
@@ -157,6 +159,9 @@ export class Batches {
           yield { id: seq, event: message.event as BatchEventType, data };
           if (TERMINAL.includes(message.event)) return;
         }
+        // The stream ended without a terminal event: dropped, or resumed after the terminal event
+        // itself (the gateway then has nothing more to send). The batch's status tells which.
+        if (state.lastEventId !== null && TERMINAL.includes((await this.get(id, { limit: 1, signal: options.signal })).status)) return;
         lastError = new AuroraApiError(0, 'network_error', `batch ${id}: the event stream ended before the batch did`);
       } catch (error) {
         if (options.signal?.aborted) throw options.signal.reason ?? error;

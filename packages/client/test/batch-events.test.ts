@@ -43,10 +43,16 @@ interface Script {
 let server: http.Server;
 let base = '';
 let scripts: Script[] = [];
+/** What GET /v1/batches/{id} says (the SDK asks when a resumed stream ends without a terminal event). */
+let statusNow: Batch['status'] = 'running';
 const seen: { url: string; lastEventId: string | undefined; accept: string | undefined }[] = [];
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
+    if (!req.url?.includes('/events')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ ...batch(2, statusNow), items: [], has_more: false, next_after: null }));
+    }
     seen.push({ url: req.url ?? '', lastEventId: req.headers['last-event-id'] as string | undefined, accept: req.headers.accept });
     const script = scripts.shift() ?? { status: 500, chunks: ['{"error":{"code":"script_over","message":"no more scripted connections"}}'] };
     const status = script.status ?? 200;
@@ -63,6 +69,7 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 beforeEach(() => {
+  statusNow = 'running';
   scripts = [];
   seen.length = 0;
 });
@@ -102,6 +109,14 @@ describe('batches.events against a stream that drops', () => {
     const events = await all(client.batches.events(ID, { lastEventId: 2, reconnectDelayMs: 5 }));
     expect(events.map((e) => e.event)).toEqual(['progress', 'cancelled']);
     expect(seen.map((s) => s.lastEventId)).toEqual(['2', '3']);
+  });
+
+  it('ends at once when resumed after the terminal event (the gateway sends nothing; the batch has ended)', async () => {
+    scripts = [{ chunks: [': keep-alive\n\n'] }];
+    statusNow = 'completed';
+    const client = new AuroraClient({ baseUrl: base });
+    expect(await all(client.batches.events(ID, { lastEventId: 9, reconnectDelayMs: 5 }))).toEqual([]);
+    expect(seen.map((s) => s.lastEventId)).toEqual(['9']);
   });
 
   it('retries 503 (after Retry-After) but throws 404 at once', async () => {
