@@ -32,7 +32,7 @@ export async function collect(stream: AsyncIterable<OpenAI.ImageGenStreamEvent>)
   return out;
 }
 
-/** Whether a bundle streams partial images: its serving graph has the lower-resolution outputs; without one there are none. */
-export function bundleHasPartials(dir: string): boolean {
-  return (readBundleDir(dir).manifest as { serving?: unknown }).serving !== undefined;
+/** Partial images a bundle can stream per image: its serving graph's lower-resolution outputs (manifest serving.partials); none without one. */
+export function bundlePartials(dir: string): number {
+  return (readBundleDir(dir).manifest as { serving?: { partials?: readonly number[] } }).serving?.partials?.length ?? 0;
 }

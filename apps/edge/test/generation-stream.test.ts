@@ -6,7 +6,7 @@
 import { decodePng, encodePng, type GeneratedImage, type GenerateRequest } from '@aurora-edge/model';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { COMPLETED_EVENT, PARTIAL_EVENT, STREAM_TIMING } from '../src/api/generation-stream.ts';
+import { COMPLETED_EVENT, PARTIAL_EVENT, STREAM_TIMING, upscalePartial } from '../src/api/generation-stream.ts';
 import type { ImageWithPartials, PartialImage } from '../src/generate/wasm.ts';
 import { type testApp, useTestApp } from './support/deps.ts';
 
@@ -62,10 +62,10 @@ function parseSse(text: string): { comments: number; events: { event: string; da
 }
 
 /** A solid-colour partial of the given size: its pixel value says which (seed, size) it is. */
-function partial(seed: number, size: number): PartialImage {
+function partial(seed: number, size: number): Required<PartialImage> {
   const pixels = new Uint8Array(size * size * 3).fill((seed * 10 + size) & 255);
   for (let i = 0; i < size; i++) pixels[i * 3] = i; // a gradient on row 0's red channel: upscaling must repeat each pixel
-  return { width: size, height: size, png: encodePng(pixels, size, size, 3) };
+  return { width: size, height: size, pixels, png: encodePng(pixels, size, size, 3) };
 }
 
 /** Makes the fake in-process pipeline return partials (8, 16, 32) when asked for them, and records the options it got. */
@@ -267,5 +267,18 @@ describe('stream: true through the openai SDK (in process)', () => {
       [COMPLETED_EVENT, 9],
       [COMPLETED_EVENT, 10],
     ]);
+  });
+});
+
+describe('upscalePartial', () => {
+  it('repeats each pixel (nearest neighbour), from the PNG alone or from the pixels; the model size passes as is', () => {
+    const pixels = Uint8Array.from([1, 2, 3, 4]);
+    const png = encodePng(pixels, 2, 2, 1);
+    const expected = [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4];
+    const fromPng = decodePng(upscalePartial({ width: 2, height: 2, png }, 4, 4));
+    expect([fromPng.width, fromPng.height, fromPng.channels]).toEqual([4, 4, 1]);
+    expect(Array.from(fromPng.pixels)).toEqual(expected);
+    expect(Array.from(decodePng(upscalePartial({ width: 2, height: 2, png, pixels }, 4, 4)).pixels)).toEqual(expected);
+    expect(upscalePartial({ width: 4, height: 4, png }, 4, 4)).toBe(png);
   });
 });

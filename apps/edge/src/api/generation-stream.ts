@@ -55,9 +55,12 @@ function commonFields(model: ModelEntry) {
 /** A partial image's PNG at the model's size: nearest-neighbour upscaling, as is when already that size (or not RGB/gray/RGBA). */
 export function upscalePartial(partial: PartialImage, width: number, height: number): Uint8Array {
   if (partial.width === width && partial.height === height) return partial.png;
-  const src = decodePng(partial.png);
+  const given = partial.pixels;
+  const src = given
+    ? { width: partial.width, height: partial.height, channels: given.length / (partial.width * partial.height), pixels: given }
+    : decodePng(partial.png);
   const ch = src.channels;
-  if (ch === 2) return partial.png;
+  if (ch !== 1 && ch !== 3 && ch !== 4) return partial.png;
   const out = new Uint8Array(width * height * ch);
   for (let y = 0; y < height; y++) {
     const sy = Math.floor((y * src.height) / height);

@@ -15,6 +15,8 @@ export interface PartialImage {
   readonly width: number;
   readonly height: number;
   readonly png: Uint8Array;
+  /** HWC uint8, when the pipeline hands them over (it does): spares decoding the PNG. */
+  readonly pixels?: Uint8Array;
 }
 
 /** A generated image with the partial images a `{ partials: true }` generation adds, lower resolutions first (none when the bundle has none). */

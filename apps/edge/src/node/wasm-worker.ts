@@ -39,8 +39,12 @@ port.on('message', async (message: ToWasmWorker) => {
       return;
     }
     const images: ImageWithPartials[] = await pipeline.generate(message.requests, message.partials ? WITH_PARTIALS : undefined);
-    const buffers = images.flatMap((im) => [im.png.buffer, im.pixels.buffer, ...(im.partials ?? []).map((p) => p.png.buffer)] as ArrayBuffer[]);
-    send({ type: 'result', id, images, heapBytes: heapBytes() }, [...new Set(buffers)]);
+    const partials = images.flatMap((im) => im.partials ?? []);
+    const buffers = [
+      ...images.flatMap((im) => [im.png.buffer, im.pixels.buffer]),
+      ...partials.flatMap((p) => (p.pixels ? [p.png.buffer, p.pixels.buffer] : [p.png.buffer])),
+    ];
+    send({ type: 'result', id, images, heapBytes: heapBytes() }, [...new Set(buffers as ArrayBuffer[])]);
   } catch (error) {
     const e = error as Error;
     const field = error instanceof AuroraInputError ? error.field : undefined;
