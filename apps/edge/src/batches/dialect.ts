@@ -55,6 +55,6 @@ export function pgBatchDialect(base: Dialect, tables: BatchTables): BatchDialect
         `'created', created_at / 1000, 'finished', finished_at / 1000, ` +
         `'webhook', CASE WHEN webhook_url IS NULL THEN NULL ELSE json_build_object('url', webhook_url, 'events', webhook_events::json) END)::text`,
     ),
-    skipLocked: sql.raw(' FOR UPDATE OF i SKIP LOCKED'),
+    skipLocked: sql.raw(' FOR UPDATE SKIP LOCKED'),
   };
 }

@@ -249,20 +249,33 @@ export class BatchStore {
    * batch first. One statement (Postgres: the candidate locked FOR UPDATE SKIP LOCKED, so
    * gateways leasing together take different items). Null when there is none.
    */
-  async leaseNext(options: { leaseMs: number; perOwner: number; exclude?: readonly string[] }): Promise<LeasedItem | null> {
+  async leaseNext(options: { leaseMs: number; perOwner: number }): Promise<LeasedItem | null> {
     const now = this.now();
-    const exclude = options.exclude?.length
+    const at = this.int(now);
+    // Owners at their bound, read first (few rows: the running ones) so that their queued items are
+    // skipped without the per-row count below, which stays as the statement's own guard.
+    const busy = await this.db
+      .select({ owner: this.t.batchItems.owner })
+      .from(this.t.batchItems)
+      .where(sql`status = 'running' AND lease_until >= ${at}`)
+      .groupBy(this.t.batchItems.owner)
+      .having(sql`count(*) >= ${this.int(options.perOwner)}`);
+    const exclude = busy.length
       ? sql` AND i.owner NOT IN (${sql.join(
-          options.exclude.map((o) => sql`${o}`),
+          busy.map((o) => sql`${o.owner}`),
           sql`, `,
         )})`
       : sql``;
-    const candidate = sql`SELECT i.batch_id, i.idx FROM batch_items i JOIN batches b ON b.id = i.batch_id
-      WHERE b.status IN ('queued', 'running') AND b.cancel_requested = 0
-        AND ((i.status = 'queued' AND coalesce(i.lease_until, 0) <= ${this.int(now)}) OR (i.status = 'running' AND i.lease_until < ${this.int(now)}))
-        AND (SELECT count(*) FROM batch_items r WHERE r.owner = i.owner AND r.status = 'running' AND r.lease_until >= ${this.int(now)}) < ${this.int(options.perOwner)}${exclude}
+    const guard = sql`(SELECT count(*) FROM batch_items r WHERE r.owner = i.owner AND r.status = 'running' AND r.lease_until >= ${at}) < ${this.int(options.perOwner)}`;
+    const active = sql`EXISTS (SELECT 1 FROM batches b WHERE b.id = i.batch_id AND b.status IN ('queued', 'running') AND b.cancel_requested = 0)`;
+    // Items whose lease ran out (their gateway died) first, then queued ones oldest first (index batch_items_lease).
+    const expired = sql`SELECT i.batch_id, i.idx FROM batch_items i
+      WHERE i.status = 'running' AND i.lease_until < ${at}${exclude} AND ${guard} AND ${active}
+      ORDER BY i.lease_until LIMIT 1${this.dialect.skipLocked}`;
+    const queued = sql`SELECT i.batch_id, i.idx FROM batch_items i
+      WHERE i.status = 'queued' AND coalesce(i.lease_until, 0) <= ${at}${exclude} AND ${guard} AND ${active}
       ORDER BY i.created_at, i.batch_id, i.idx LIMIT 1${this.dialect.skipLocked}`;
-    return this.lease(candidate, now, options.leaseMs);
+    return (await this.lease(expired, now, options.leaseMs)) ?? this.lease(queued, now, options.leaseMs);
   }
 
   /**
@@ -271,8 +284,9 @@ export class BatchStore {
    */
   async leaseItem(ref: ItemRef, leaseMs: number): Promise<LeasedItem | null> {
     const now = this.now();
-    const candidate = sql`SELECT i.batch_id, i.idx FROM batch_items i JOIN batches b ON b.id = i.batch_id
-      WHERE i.batch_id = ${ref.batchId} AND i.idx = ${this.int(ref.index)} AND b.status IN ('queued', 'running') AND b.cancel_requested = 0
+    const candidate = sql`SELECT i.batch_id, i.idx FROM batch_items i
+      WHERE i.batch_id = ${ref.batchId} AND i.idx = ${this.int(ref.index)}
+        AND EXISTS (SELECT 1 FROM batches b WHERE b.id = i.batch_id AND b.status IN ('queued', 'running') AND b.cancel_requested = 0)
         AND ((i.status = 'queued' AND coalesce(i.lease_until, 0) <= ${this.int(now)}) OR (i.status = 'running' AND i.lease_until < ${this.int(now)}))${this.dialect.skipLocked}`;
     return this.lease(candidate, now, leaseMs);
   }
