@@ -12,6 +12,7 @@ import { BatchLoop } from '../src/batches/loop.ts';
 import { processBatchItem } from '../src/batches/process.ts';
 import { batchItems, webhookDeliveries } from '../src/batches/schema.ts';
 import { BatchStore } from '../src/batches/store.ts';
+import { apiKeys } from '../src/auth/schema.ts';
 import { images } from '../src/cache/schema.ts';
 import type { WebhookDelivery } from '../src/webhooks/deliver.ts';
 import { verifyWebhook } from '../src/webhooks/standard-webhooks.ts';
@@ -522,5 +523,26 @@ describe('the webhook outbox', () => {
     expect(badSent).toHaveLength(6);
     now += 10 * 3_600_000;
     expect(await deliverDue(deps)).toBe(0);
+  });
+});
+
+describe('batches in keys mode', () => {
+  it('need a key; webhooks are signed with the key’s own secret, and a key without one (made before batches) is 400 naming webhook', async () => {
+    const t = setup({ AUTH_MODE: 'keys' });
+    const { key, secret } = await t.deps.access.keys.create({ name: 'k', origins: ['*'], rpm: 60 });
+    const [row] = await t.db.select().from(apiKeys).where(eq(apiKeys.id, key.id));
+    expect(row.webhookSecret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
+    const body = { items: [{ prompt: 'a red circle' }], webhook: { url: 'https://example.com/h' } };
+    const anonymous = await post(t, body);
+    expect(anonymous.status).toBe(401);
+    const auth = { authorization: `Bearer ${secret}` };
+    const created = await post(t, body, auth);
+    expect(created.status).toBe(202);
+    const batch = await created.json();
+    expect((await t.request(`/v1/batches/${batch.id}`, { headers: auth })).status).toBe(200);
+    expect((await t.request(`/v1/batches/${batch.id}`)).status).toBe(401);
+    await t.db.update(apiKeys).set({ webhookSecret: null }).where(eq(apiKeys.id, key.id));
+    await expectBad(await post(t, body, auth), 400, 'webhook');
+    expect((await post(t, { items: body.items }, auth)).status).toBe(202);
   });
 });
