@@ -1,6 +1,8 @@
 /**
  * GPU-runner throughput on CPU for aurora-tiny: the runner's own path (dynamic batcher -> model
- * worker thread -> AuroraPipeline on onnxruntime-node), without HTTP. For each batch size b, b
+ * worker thread -> the serving function on onnxruntime-node: token ids, latents and psi in, uint8
+ * NHWC images out, as an OIP v2 infer request gives them), without HTTP. The prompts are tokenized
+ * and the latents sampled here, as the gateway does before it calls a runner. For each batch size b, b
  * closed-loop clients each keep one single-image request in flight with maxBatch = b, so every
  * batch is full; images/s and per-request latency (submit -> image) are measured, and the
  * batching gain is images/s relative to b = 1. The sizes are measured in interleaved rounds and each
@@ -12,9 +14,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamicBatcher } from '../apps/gpu-runner/src/batcher.ts';
+import type { ServingRow } from '../apps/gpu-runner/src/infer.ts';
 import { ModelHost } from '../apps/gpu-runner/src/model-host.ts';
+import { batchOf, splitImages } from '../apps/gpu-runner/src/runner.ts';
+import { loadBundleTokenizer, promptTokenIds, sampleLatent } from '../packages/model/src/index.ts';
 import { buildTinyBundle } from '../packages/model/src/bundle/aurora-tiny.ts';
-import { writeBundleDir } from '../packages/model/src/node/bundle-dir.ts';
+import { readBundleDir, writeBundleDir } from '../packages/model/src/node/bundle-dir.ts';
 import { median } from './common.ts';
 
 const BATCH_SIZES = [1, 2, 4, 8, 16];
@@ -26,9 +31,14 @@ function percentile(xs: readonly number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
-async function measure(host: ModelHost, b: number, images: number): Promise<{ imagesPerS: number; p50: number; p95: number }> {
+async function measure(
+  host: ModelHost,
+  b: number,
+  images: number,
+  rowOf: (seed: number) => ServingRow,
+): Promise<{ imagesPerS: number; p50: number; p95: number }> {
   const batcher = new DynamicBatcher({
-    runBatch: (bundle: string, items: { prompt: string; seed: number; psi: number }[]) => host.generate(bundle, items),
+    runBatch: async (bundle: string, rows: ServingRow[]) => splitImages(await host.run(bundle, batchOf(rows)), rows.length),
     keyOf: () => 'aurora-tiny',
     maxBatch: b,
     maxQueueDelayMs: 5,
@@ -40,7 +50,7 @@ async function measure(host: ModelHost, b: number, images: number): Promise<{ im
     for (let i = 0; i < count; i++) {
       const start = performance.now();
       const s = seed++;
-      await batcher.submit([{ prompt: PROMPTS[s % PROMPTS.length], seed: s, psi: 0.7 }]);
+      await batcher.submit([rowOf(s)]);
       latencies.push(performance.now() - start);
     }
   };
@@ -55,6 +65,11 @@ async function measure(host: ModelHost, b: number, images: number): Promise<{ im
 export async function runRunnerBench(): Promise<Record<string, number>> {
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aurora-runner-bench-')), 'aurora-tiny');
   writeBundleDir(buildTinyBundle(), dir);
+  const source = readBundleDir(dir);
+  const tokenizer = await loadBundleTokenizer(source);
+  const m = source.manifest;
+  const ids = PROMPTS.map((p) => promptTokenIds(tokenizer, p, m.tokenizer.contextLength));
+  const rowOf = (seed: number): ServingRow => ({ bundle: m.id, inputIds: ids[seed % ids.length], z: sampleLatent(seed, m.generator.config.z_dim), psi: 0.7 });
   const host = await ModelHost.start([dir], {
     executionProvider: 'cpu',
     cudaDeviceId: 0,
@@ -67,7 +82,7 @@ export async function runRunnerBench(): Promise<Record<string, number>> {
   const rounds = new Map(BATCH_SIZES.map((b) => [b, [] as { imagesPerS: number; p50: number; p95: number }[]]));
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      for (const b of BATCH_SIZES) rounds.get(b)!.push(await measure(host, b, Math.max(16, 4 * b)));
+      for (const b of BATCH_SIZES) rounds.get(b)!.push(await measure(host, b, Math.max(16, 4 * b), rowOf));
     }
   } finally {
     await host.close();

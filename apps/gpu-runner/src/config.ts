@@ -1,4 +1,4 @@
-import { RUNNER_MAX_ITEMS } from '@aurora-edge/protocol';
+import { RUNNER_MAX_ROWS } from '@aurora-edge/protocol';
 import { z } from 'zod';
 
 /**
@@ -9,7 +9,7 @@ import { z } from 'zod';
 export interface RunnerConfig {
   readonly port: number;
   readonly host: string;
-  /** null: authentication off (RUNNER_INSECURE_NO_AUTH=1). */
+  /** The HMAC secret model routes require; null (unset): open, for deployments that authenticate at a proxy. */
   readonly secret: string | null;
   /** Bundle folders; empty: the built-in aurora-tiny. */
   readonly bundles: string[];
@@ -49,7 +49,6 @@ const envSchema = z.object({
   PORT: intVar(0, 65535).default(8788),
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   RUNNER_SHARED_SECRET: z.string().min(16, 'must be at least 16 characters (use a random secret shared with the gateway)').optional(),
-  RUNNER_INSECURE_NO_AUTH: z.enum(['0', '1'], 'must be 0 or 1').default('0'),
   RUNNER_BUNDLES: z
     .string()
     .transform((s) =>
@@ -61,14 +60,14 @@ const envSchema = z.object({
     .optional(),
   RUNNER_EXECUTION_PROVIDER: z.enum(['auto', 'cuda', 'webgpu', 'cpu'], 'must be auto, cuda, webgpu or cpu').default('auto'),
   RUNNER_CUDA_DEVICE_ID: intVar(0, 255).default(0),
-  RUNNER_MAX_BATCH: intVar(1, RUNNER_MAX_ITEMS).default(16),
+  RUNNER_MAX_BATCH: intVar(1, RUNNER_MAX_ROWS).default(16),
   RUNNER_MAX_QUEUE_DELAY_MS: z
     .string()
     .trim()
     .refine((s) => /^\d+(\.\d+)?$/.test(s) && Number(s) <= 10_000, 'must be a number of milliseconds in [0, 10000]')
     .transform(Number)
     .default(5),
-  RUNNER_PREFERRED_BATCH_SIZES: intListVar(1, RUNNER_MAX_ITEMS).optional(),
+  RUNNER_PREFERRED_BATCH_SIZES: intListVar(1, RUNNER_MAX_ROWS).optional(),
   RUNNER_QUEUE_LIMIT: intVar(1, 1_000_000).default(256),
   RUNNER_MAX_CONCURRENT_BATCHES: intVar(1, 64).default(1),
   RUNNER_INTRA_OP_THREADS: intVar(1, 1024).optional(),
@@ -86,11 +85,6 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   }
   const e = parsed.data;
   const problems: string[] = [];
-  const insecure = e.RUNNER_INSECURE_NO_AUTH === '1';
-  if (!insecure && !e.RUNNER_SHARED_SECRET)
-    problems.push(
-      'RUNNER_SHARED_SECRET is required (the HMAC secret shared with the gateway); RUNNER_INSECURE_NO_AUTH=1 turns authentication off for local development only',
-    );
   const preferred = e.RUNNER_PREFERRED_BATCH_SIZES ?? [];
   if (preferred.some((s) => s > e.RUNNER_MAX_BATCH))
     problems.push(`RUNNER_PREFERRED_BATCH_SIZES=${preferred.join(',')}: every size must be <= RUNNER_MAX_BATCH (${e.RUNNER_MAX_BATCH})`);
@@ -100,7 +94,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   return {
     port: e.PORT,
     host: e.HOST,
-    secret: insecure ? null : e.RUNNER_SHARED_SECRET!,
+    secret: e.RUNNER_SHARED_SECRET ?? null,
     bundles: e.RUNNER_BUNDLES ?? [],
     executionProvider: e.RUNNER_EXECUTION_PROVIDER,
     cudaDeviceId: e.RUNNER_CUDA_DEVICE_ID,

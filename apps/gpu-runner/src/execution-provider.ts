@@ -36,10 +36,18 @@ export async function resolveRunnerProvider(ort: OrtModule, choice: ExecutionPro
 }
 
 /** Loads every bundle on the (resolved) provider, one at a time: a large bundle takes most of host and device memory on its own. */
-export async function loadPipelines(ort: OrtModule, sources: readonly BundleSource[], provider: ExecutionProvider, options: ProviderOptions): Promise<AuroraPipeline[]> {
+export async function loadPipelines(
+  ort: OrtModule,
+  sources: readonly BundleSource[],
+  provider: ExecutionProvider,
+  options: ProviderOptions,
+): Promise<AuroraPipeline[]> {
   const sessionOptions = sessionOptionsFor(provider, options);
   const out: AuroraPipeline[] = [];
   const generatorGraph = generatorGraphFor(provider);
-  for (const source of sources) out.push(await AuroraPipeline.load(ort, source, { preferPaths: true, sessionOptions, generatorGraph }));
+  // generatorSession: the runner's serving function (serving.ts) runs the generator graph itself,
+  // also for a bundle that has a serving graph (AuroraPipeline then skips it unless asked).
+  const loadOptions = { preferPaths: true, sessionOptions, generatorGraph, generatorSession: true };
+  for (const source of sources) out.push(await AuroraPipeline.load(ort, source, loadOptions));
   return out;
 }

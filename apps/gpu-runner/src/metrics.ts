@@ -8,7 +8,7 @@ export interface RunnerMetrics {
   readonly registry: Registry;
   readonly batchSize: Histogram<'bundle'>;
   readonly batchSeconds: Histogram<'bundle'>;
-  /** Batches executed: one AuroraPipeline.generate call (text encoder + generator session runs). */
+  /** Batches executed: one serving run (text encoder + generator session runs). */
   readonly sessionRuns: Counter<'bundle'>;
   readonly imagesGenerated: Counter<'bundle'>;
   readonly requestSeconds: Histogram<'status'>;
@@ -67,13 +67,13 @@ export function createRunnerMetrics(sources: MetricsSources, options: { processM
     imagesGenerated: new Counter({ name: 'aurora_runner_images_generated_total', help: 'Images generated', labelNames: ['bundle'], registers }),
     requestSeconds: new Histogram({
       name: 'aurora_runner_request_duration_seconds',
-      help: 'POST /v1/generate latency, queueing included',
+      help: 'POST /v2/models/{m}/infer latency, queueing included',
       labelNames: ['status'],
       buckets: LATENCY_BUCKETS,
       registers,
     }),
     errors: new Counter({ name: 'aurora_runner_errors_total', help: 'Error responses and failed batches, by code', labelNames: ['code'], registers }),
-    requestsInFlight: new Gauge({ name: 'aurora_runner_requests_in_flight', help: 'POST /v1/generate requests being served', registers }),
+    requestsInFlight: new Gauge({ name: 'aurora_runner_requests_in_flight', help: 'POST /v2/models/{m}/infer requests being served', registers }),
   };
 }
 

@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import { readBundleDir } from '@aurora-edge/model/node';
 import type { ExecutionProvider, ProviderOptions } from './execution-provider.ts';
-import { createItemValidator, type ModelRequest } from './item-validator.ts';
+import { type ServingBatch, type ServingOutput, servingShape } from './serving.ts';
 import type { RunnerModel } from './state.ts';
-import type { BatchImage, FromWorker, ToWorker, WorkerConfig } from './worker-protocol.ts';
+import type { FromWorker, ToWorker, WorkerConfig } from './worker-protocol.ts';
 
 export interface HostOptions extends ProviderOptions {
   /** Resolved by the main thread (resolveRunnerProvider): every worker loads on it. */
@@ -17,7 +17,7 @@ export interface HostOptions extends ProviderOptions {
 }
 
 class WorkerHandle {
-  private readonly pending = new Map<number, { resolve: (images: BatchImage[]) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (output: ServingOutput) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   busy = 0;
 
@@ -30,7 +30,7 @@ class WorkerHandle {
       const p = this.pending.get(message.id);
       this.pending.delete(message.id);
       if ('error' in message) p?.reject(Object.assign(new Error(message.error.message), { name: message.error.name }));
-      else p?.resolve(message.images);
+      else p?.resolve(message.output);
     });
     let dead = false;
     const die = (error: Error) => {
@@ -44,12 +44,14 @@ class WorkerHandle {
     worker.on('exit', (code) => die(new Error(`model worker exited with code ${code}`)));
   }
 
-  run(items: readonly ModelRequest[]): Promise<BatchImage[]> {
+  /** Runs a batch; its buffers are transferred to the worker (the caller must not use them again). */
+  run(batch: ServingBatch): Promise<ServingOutput> {
     const id = this.nextId++;
     this.busy++;
-    return new Promise<BatchImage[]>((resolve, reject) => {
+    return new Promise<ServingOutput>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'generate', id, items } satisfies ToWorker);
+      const buffers = new Set([batch.inputIds.buffer, batch.z.buffer, batch.psi.buffer] as ArrayBuffer[]);
+      this.worker.postMessage({ type: 'run', id, batch } satisfies ToWorker, [...buffers]);
     }).finally(() => this.busy--);
   }
 }
@@ -69,7 +71,7 @@ function whenReady(worker: Worker): Promise<Extract<FromWorker, { type: 'ready' 
 
 /**
  * The bundles' sessions, in worker threads (see model-worker.ts), and what the HTTP thread needs
- * of them: bundle facts and a prompt check for /v1/generate, and `generate` for the batcher.
+ * of them: bundle facts (model metadata, input checks) and `run` for the batcher.
  */
 export class ModelHost {
   private constructor(
@@ -107,7 +109,7 @@ export class ModelHost {
           });
           pool.push(new WorkerHandle(worker, (error) => lifecycle.closing || options.onWorkerDeath(m.id, error)));
         }
-        models.push({ id: m.id, version: m.version, contentHash: source.contentHash, trained: m.trained, validate: await createItemValidator(source) });
+        models.push({ id: m.id, version: m.version, contentHash: source.contentHash, trained: m.trained, manifest: m, shape: servingShape(m) });
       }
     } catch (error) {
       lifecycle.closing = true;
@@ -118,11 +120,11 @@ export class ModelHost {
   }
 
   /** Runs one batch on the bundle's least busy worker. */
-  generate(bundle: string, items: readonly ModelRequest[]): Promise<BatchImage[]> {
+  run(bundle: string, batch: ServingBatch): Promise<ServingOutput> {
     const pool = this.pools.get(bundle);
     if (!pool) return Promise.reject(new Error(`bundle ${bundle} is not loaded`));
     const worker = pool.reduce((a, b) => (b.busy < a.busy ? b : a));
-    return worker.run(items);
+    return worker.run(batch);
   }
 
   async close(): Promise<void> {

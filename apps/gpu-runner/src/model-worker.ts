@@ -2,12 +2,13 @@
  * A model worker thread: owns one bundle's onnxruntime sessions and runs one batch at a time.
  * onnxruntime-node's session.run is synchronous native code on the calling thread, so running it
  * here keeps the HTTP thread free while a batch computes: it goes on accepting and coalescing
- * requests, answers 429 at once and keeps /healthz live even during a long GPU batch.
+ * requests, answers 429 at once and keeps the health endpoints live even during a long GPU batch.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AuroraPipeline } from '@aurora-edge/model';
 import { loadOrtNode, readBundleDir } from '@aurora-edge/model/node';
 import { loadPipelines } from './execution-provider.ts';
+import { runServing } from './serving.ts';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker-protocol.ts';
 
 const config = workerData as WorkerConfig;
@@ -25,11 +26,10 @@ try {
   process.exit(1);
 }
 
-port.on('message', async ({ id, items }: ToWorker) => {
+port.on('message', async ({ id, batch }: ToWorker) => {
   try {
-    const images = await pipeline.generate(items);
-    const out = images.map(({ psi, width, height, png }) => ({ psi, width, height, png }));
-    send({ type: 'result', id, images: out }, [...new Set(out.map((im) => im.png.buffer as ArrayBuffer))]);
+    const output = await runServing(pipeline, batch);
+    send({ type: 'result', id, output }, [output.images.buffer as ArrayBuffer]);
   } catch (error) {
     const e = error as Error;
     send({ type: 'result', id, error: { name: e.name ?? 'Error', message: e.message ?? String(error) } });

@@ -1,15 +1,14 @@
 import type { Hono } from 'hono';
 import { createRunnerApp } from './app.ts';
 import { DynamicBatcher } from './batcher.ts';
-import type { ValidatedItem } from './generate.ts';
-import type { ModelRequest } from './item-validator.ts';
+import type { ServingRow } from './infer.ts';
 import { createRunnerMetrics, instrumentBatches, type RunnerMetrics } from './metrics.ts';
+import type { ServingBatch, ServingOutput } from './serving.ts';
 import { RunnerState } from './state.ts';
-import type { BatchImage } from './worker-protocol.ts';
 
 export interface RunnerOptions {
-  /** Runs one batch of one bundle (ModelHost.generate in the server). */
-  readonly runBatch: (bundle: string, items: readonly ModelRequest[]) => Promise<BatchImage[]>;
+  /** Runs one batch of one bundle (ModelHost.run in the server); the batch's buffers are its to keep. */
+  readonly runBatch: (bundle: string, batch: ServingBatch) => Promise<ServingOutput>;
   readonly maxBatch: number;
   readonly maxQueueDelayMs: number;
   readonly preferredBatchSizes?: readonly number[];
@@ -25,14 +24,39 @@ export interface RunnerOptions {
 
 export interface Runner {
   readonly state: RunnerState;
-  readonly batcher: DynamicBatcher<ValidatedItem, BatchImage>;
+  readonly batcher: DynamicBatcher<ServingRow, Uint8Array>;
   readonly metrics: RunnerMetrics;
   readonly app: Hono;
 }
 
+/** Rows (from any number of requests) -> one batch's contiguous tensors. */
+export function batchOf(rows: readonly ServingRow[]): ServingBatch {
+  const n = rows.length;
+  const L = rows[0].inputIds.length;
+  const zDim = rows[0].z.length;
+  const inputIds = new Int32Array(n * L);
+  const z = new Float32Array(n * zDim);
+  const psi = new Float32Array(n);
+  rows.forEach((r, i) => {
+    inputIds.set(r.inputIds, i * L);
+    z.set(r.z, i * zDim);
+    psi[i] = r.psi;
+  });
+  return { batch: n, inputIds, z, psi };
+}
+
+/** One batch's NHWC images -> one HWC view per row. */
+export function splitImages(output: ServingOutput, rows: number): Uint8Array[] {
+  const [n, h, w, c] = output.dims;
+  if (n !== rows) throw new Error(`the model returned ${n} images for ${rows} rows`);
+  const size = h * w * c;
+  return Array.from({ length: n }, (_, i) => output.images.subarray(i * size, (i + 1) * size));
+}
+
 /**
- * Wires state, batcher, metrics and the HTTP app. One batch = one runBatch call = one
- * AuroraPipeline.generate in a model worker, which encodes each distinct prompt of the batch once.
+ * Wires state, batcher, metrics and the HTTP app. The batcher coalesces rows across requests;
+ * one batch = one runBatch call = one serving run in a model worker, which encodes each distinct
+ * row of token ids once.
  */
 export function createRunner(options: RunnerOptions): Runner {
   const state = new RunnerState();
@@ -44,13 +68,9 @@ export function createRunner(options: RunnerOptions): Runner {
     },
     { processMetrics: options.processMetrics },
   );
-  const run = (bundle: string, items: ValidatedItem[]) =>
-    options.runBatch(
-      bundle,
-      items.map(({ prompt, seed, psi }) => ({ prompt, seed, psi })),
-    );
-  const batcher = new DynamicBatcher<ValidatedItem, BatchImage>({
-    keyOf: (item) => item.bundle,
+  const run = async (bundle: string, rows: ServingRow[]) => splitImages(await options.runBatch(bundle, batchOf(rows)), rows.length);
+  const batcher = new DynamicBatcher<ServingRow, Uint8Array>({
+    keyOf: (row) => row.bundle,
     runBatch: instrumentBatches(metrics, run),
     maxBatch: options.maxBatch,
     maxQueueDelayMs: options.maxQueueDelayMs,
@@ -64,7 +84,8 @@ export function createRunner(options: RunnerOptions): Runner {
     metrics,
     secret: options.secret,
     maxBatch: options.maxBatch,
-    queueLimit: options.queueLimit,
+    maxQueueDelayMs: options.maxQueueDelayMs,
+    preferredBatchSizes: options.preferredBatchSizes,
     maxBodyBytes: options.maxBodyBytes ?? 1 << 20,
     logError: options.logError,
   });

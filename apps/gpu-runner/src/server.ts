@@ -1,11 +1,12 @@
 /**
  * Node entry of the GPU runner: `tsx src/server.ts` (`npm start -w @aurora-edge/gpu-runner`).
- * Reads and validates the environment, listens at once (so /healthz answers while a large bundle
- * loads), resolves the execution provider (RUNNER_EXECUTION_PROVIDER: cuda, webgpu, cpu or auto),
+ * Reads and validates the environment, listens at once (so /v2/health/live answers while a large
+ * bundle loads), resolves the execution provider (RUNNER_EXECUTION_PROVIDER: cuda, webgpu, cpu or auto),
  * starts the model workers on it (warm-up included), then reports ready.
  * SIGTERM/SIGINT: stop accepting, run everything queued, send every accepted response, exit 0.
  */
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { describeProvider, defaultBundlePath, ensureDefaultBundle, loadOrtNode } from '@aurora-edge/model/node';
 import { serve } from '@hono/node-server';
 import { ConfigError, parseConfig, type RunnerConfig } from './config.ts';
@@ -33,15 +34,15 @@ try {
 
 if (config.secret === null) {
   log.warn(
-    'AUTHENTICATION IS OFF (RUNNER_INSECURE_NO_AUTH=1): anyone who can reach this port can run the model. Local development only; never expose this runner.',
+    'RUNNER_SHARED_SECRET is not set: the model routes take unsigned requests from anyone who can reach this port. Authenticate at a proxy in front (as Triton deployments do), or set the secret.',
   );
 }
 
 let host: ModelHost | undefined;
 const runner = createRunner({
   ...config,
-  // Batches only run once the host is up: /v1/generate answers 503 not_ready before.
-  runBatch: (bundle, items) => host!.generate(bundle, items),
+  // Batches only run once the host is up: infer answers 503 not_ready before.
+  runBatch: (bundle, batch) => host!.run(bundle, batch),
   logError: (msg, error) => log.error(msg, { error: describeError(error) }),
 });
 const server = serve({ fetch: runner.app.fetch, port: config.port, hostname: config.host }, (info) =>
@@ -103,10 +104,15 @@ function disableTf32(): void {
   else if (process.env.NVIDIA_TF32_OVERRIDE !== '0') log.warn('NVIDIA_TF32_OVERRIDE is not 0: TF32 may be on and CUDA images may leave the parity bound');
 }
 
-/** Counts responses not yet fully sent, so shutdown waits for the last byte of each. */
-function trackResponses(server: Server): { count: () => number; whenNone: () => Promise<void> } {
+/** Counts responses not yet fully sent, so shutdown waits for the last byte of each; and the open sockets. */
+function trackResponses(server: Server): { count: () => number; whenNone: () => Promise<void>; endSockets: (timeoutMs: number) => Promise<void> } {
   let open = 0;
   const waiters: (() => void)[] = [];
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   server.on('request', (_req, res) => {
     open++;
     res.once('close', () => {
@@ -116,6 +122,12 @@ function trackResponses(server: Server): { count: () => number; whenNone: () => 
   return {
     count: () => open,
     whenNone: () => (open === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
+    // end(), not destroy(): a response's last bytes may still be queued on its socket (a large binary
+    // body to a client that has not read it yet), and process.exit would drop them.
+    endSockets: async (timeoutMs) => {
+      const closed = [...sockets].map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve()).end()));
+      await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    },
   };
 }
 
@@ -132,6 +144,7 @@ async function shutdown(reason: string, exitCode: number): Promise<void> {
   server.close(); // no new connections; requests on open keep-alive connections get 503 shutting_down
   await runner.batcher.drain();
   await openResponses.whenNone();
+  await openResponses.endSockets(2_000);
   server.closeAllConnections();
   await host?.close();
   log.info('stopped', { reason });

@@ -35,8 +35,9 @@ describe('parseConfig', () => {
     expect(config).toMatchObject({ bundles: ['/b/tiny', '/b/v1'], preferredBatchSizes: [4, 8], maxQueueDelayMs: 2.5, port: 8788, intraOpThreads: 2 });
   });
 
-  it('turns authentication off only on request', () => {
-    expect(parseConfig({ RUNNER_INSECURE_NO_AUTH: '1' }).secret).toBeNull();
+  it('leaves the model routes open without a secret (authentication at a proxy, as for Triton)', () => {
+    expect(parseConfig({}).secret).toBeNull();
+    expect(parseConfig({ RUNNER_SHARED_SECRET: '' }).secret).toBeNull();
   });
 
   it('lists every problem, naming the variable and its value', () => {
@@ -63,7 +64,7 @@ describe('parseConfig', () => {
   it.each([
     ['a malformed number', { RUNNER_MAX_BATCH: 'abc' }, 'RUNNER_MAX_BATCH="abc": must be an integer in [1, 64]'],
     ['an unknown provider', { RUNNER_EXECUTION_PROVIDER: 'tpu' }, 'RUNNER_EXECUTION_PROVIDER="tpu": must be auto, cuda, webgpu or cpu'],
-    ['no shared secret', { RUNNER_SHARED_SECRET: '' }, 'RUNNER_SHARED_SECRET is required'],
+    ['a short shared secret', { RUNNER_SHARED_SECRET: 'short' }, 'RUNNER_SHARED_SECRET="short": must be at least 16 characters'],
     ['a queue smaller than a batch', { RUNNER_MAX_BATCH: '32', RUNNER_QUEUE_LIMIT: '8' }, 'RUNNER_QUEUE_LIMIT=8: must be >= RUNNER_MAX_BATCH (32)'],
   ])('refuses %s with a clear message', (_name, env, message) => {
     const config = { ...SECRET, ...env };

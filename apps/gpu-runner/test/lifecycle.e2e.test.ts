@@ -1,22 +1,22 @@
 /** The runner process's start-up failures and its graceful SIGTERM (real process, real onnxruntime-node). */
-import { type RunnerItem, runnerInfoSchema } from '@aurora-edge/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeResponse, expectImagesMatch, referencePipeline } from './support/images.ts';
+import { decodeImages, expectImagesMatch, type InferRow, referencePipeline, useBundle } from './support/oip.ts';
 import { zeroFourBytes } from '../../../packages/model/test/support/tiny-bundle.ts';
-import { removeTinyBundleDirs, spawnRunner, startRunner, tinyBundleDir } from './support/runner-process.ts';
+import { metric, removeTinyBundleDirs, spawnRunner, startRunner, tinyBundleDir } from './support/runner-process.ts';
 
 afterAll(removeTinyBundleDirs);
 
 describe('gpu-runner start-up', () => {
   // Every configuration message is checked in process in config.test.ts; one here as the real process.
-  it.each([
-    ['a queue smaller than a batch', { RUNNER_MAX_BATCH: '32', RUNNER_QUEUE_LIMIT: '8' }, 'RUNNER_QUEUE_LIMIT=8: must be >= RUNNER_MAX_BATCH (32)'],
-  ])('stops with a clear message on %s', async (_name, env, message) => {
-    const runner = spawnRunner(env);
-    expect((await runner.exited).code).toBe(1);
-    expect(runner.stderr()).toContain('invalid runner configuration');
-    expect(runner.stderr()).toContain(message);
-  });
+  it.each([['a queue smaller than a batch', { RUNNER_MAX_BATCH: '32', RUNNER_QUEUE_LIMIT: '8' }, 'RUNNER_QUEUE_LIMIT=8: must be >= RUNNER_MAX_BATCH (32)']])(
+    'stops with a clear message on %s',
+    async (_name, env, message) => {
+      const runner = spawnRunner(env);
+      expect((await runner.exited).code).toBe(1);
+      expect(runner.stderr()).toContain('invalid runner configuration');
+      expect(runner.stderr()).toContain(message);
+    },
+  );
 
   it('stops naming the file when a bundle file does not match its sha256, and never reports ready', async () => {
     const dir = tinyBundleDir();
@@ -48,6 +48,7 @@ describe('gpu-runner start-up', () => {
 describe('gpu-runner SIGTERM', () => {
   it('runs everything queued at once, answers every accepted request, refuses new ones and exits 0', async () => {
     const dir = tinyBundleDir();
+    await useBundle(dir);
     // A 5 s queue delay keeps the items waiting, so they are certainly queued when the signal comes.
     const [runner, reference] = await Promise.all([
       startRunner({
@@ -55,31 +56,32 @@ describe('gpu-runner SIGTERM', () => {
         RUNNER_EXECUTION_PROVIDER: 'cpu',
         RUNNER_MAX_QUEUE_DELAY_MS: '5000',
         RUNNER_MAX_BATCH: '8',
-        RUNNER_INSECURE_NO_AUTH: '1',
+        // No secret: the model routes are open (unsigned requests below).
+        RUNNER_SHARED_SECRET: '',
       }),
       referencePipeline(dir),
     ]);
     try {
-      expect(runner.logs.some((l) => l.level === 'warn' && String(l.msg).startsWith('AUTHENTICATION IS OFF'))).toBe(true);
-      const item = (seed: number): RunnerItem => ({ prompt: `a lighthouse, take ${seed % 2}`, seed, psi: 0.6, bundle: 'aurora-tiny' });
+      expect(runner.logs.some((l) => l.level === 'warn' && String(l.msg).startsWith('RUNNER_SHARED_SECRET is not set'))).toBe(true);
+      const item = (seed: number): InferRow => ({ prompt: `a lighthouse, take ${seed % 2}`, seed, psi: 0.6 });
       const requests = [0, 1, 2].map((r) => [item(2 * r), item(2 * r + 1)]);
-      const pending = requests.map((items) => runner.post('/v1/generate', { items }));
+      // Each body is read as it arrives, as the gateway does: a client that leaves a large body unread
+      // until after the runner has exited finds its socket closed.
+      const pending = requests.map((rows) => runner.infer(rows, { secret: null }).then(decodeImages));
       let depth = 0;
       for (let i = 0; i < 300 && depth < 6; i++) {
-        depth = runnerInfoSchema.parse(await (await runner.get('/v1/info')).json()).queueDepth; // unsigned: auth is off
+        depth = metric(await (await runner.get('/metrics')).text(), 'aurora_runner_queue_depth');
         if (depth < 6) await new Promise((r) => setTimeout(r, 10));
       }
       expect(depth).toBe(6);
       const signalled = performance.now();
       runner.child.kill('SIGTERM');
-      const responses = await Promise.all(pending);
+      const decoded = await Promise.all(pending);
       expect(performance.now() - signalled).toBeLessThan(4000); // drained without waiting out the delay
       for (let r = 0; r < requests.length; r++) {
-        expect(responses[r].status).toBe(200);
-        const { body, pixels } = await decodeResponse(responses[r]);
-        await expectImagesMatch(requests[r], body, pixels, reference);
+        await expectImagesMatch(requests[r], decoded[r].pixels, reference);
       }
-      const late = await runner.post('/v1/generate', { items: [item(9)] }).then(
+      const late = await runner.infer([item(9)], { secret: null }).then(
         (res) => res.status,
         () => 'refused',
       );

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { buildTinyBundle } from '@aurora-edge/model/build';
 import { writeBundleDir } from '@aurora-edge/model/node';
 import { signRequest } from '@aurora-edge/protocol';
+import { type InferOptions, type InferRow, inferRequestBody } from './oip.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const SERVER = path.join(REPO_ROOT, 'apps/gpu-runner/src/server.ts');
@@ -33,8 +34,11 @@ export interface RunnerProcess {
   readonly logs: Record<string, unknown>[];
   readonly stderr: () => string;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  readonly post: (path: string, body: unknown, options?: { secret?: string; raw?: string }) => Promise<Response>;
+  /** POSTs `body` (bytes or text as they are), signed with TEST_SECRET (or `secret`) unless `secret` is null. */
+  readonly post: (path: string, body: Uint8Array | string, options?: { secret?: string | null; headers?: Record<string, string> }) => Promise<Response>;
   readonly get: (path: string, options?: { signed?: boolean }) => Promise<Response>;
+  /** POST /v2/models/aurora-tiny/infer (or `options.path`) with the rows' tensors, signed. */
+  readonly infer: (rows: readonly InferRow[], options?: InferOptions & { path?: string; secret?: string | null }) => Promise<Response>;
   readonly stop: () => Promise<void>;
 }
 
@@ -71,7 +75,7 @@ export function spawnRunner(env: Record<string, string>): {
   return { child, logs, stderr: () => err, exited };
 }
 
-/** Starts a runner on a free loopback port and waits until /readyz says ready. */
+/** Starts a runner on a free loopback port and waits until /v2/health/ready says ready. */
 export async function startRunner(env: Record<string, string>, timeoutMs = 90_000): Promise<RunnerProcess> {
   const { child, logs, stderr, exited } = spawnRunner(env);
   let exit: { code: number | null } | null = null;
@@ -83,7 +87,7 @@ export async function startRunner(env: Record<string, string>, timeoutMs = 90_00
     const listening = logs.find((l) => l.msg === 'listening');
     if (listening && !url) url = `http://127.0.0.1:${listening.port}`;
     if (url) {
-      const res = await fetch(`${url}/readyz`).catch(() => null);
+      const res = await fetch(`${url}/v2/health/ready`).catch(() => null);
       if (res?.status === 200) break;
       await res?.body?.cancel();
     }
@@ -93,10 +97,14 @@ export async function startRunner(env: Record<string, string>, timeoutMs = 90_00
     child.kill('SIGKILL');
     throw new Error(`runner not ready after ${timeoutMs} ms:\n${stderr()}`);
   }
-  const post = async (p: string, body: unknown, options: { secret?: string; raw?: string } = {}) => {
-    const text = options.raw ?? JSON.stringify(body);
-    const headers = await signRequest(options.secret ?? TEST_SECRET, 'POST', p, text);
-    return fetch(url + p, { method: 'POST', body: text, headers: { ...headers, 'content-type': 'application/json' }, signal: AbortSignal.timeout(120_000) });
+  const post = async (p: string, body: Uint8Array | string, options: { secret?: string | null; headers?: Record<string, string> } = {}) => {
+    const signed = options.secret === null ? {} : await signRequest(options.secret ?? TEST_SECRET, 'POST', p, body);
+    const headers = { 'content-type': 'application/json', ...options.headers, ...signed };
+    return fetch(url + p, { method: 'POST', body: body as Uint8Array<ArrayBuffer> | string, headers, signal: AbortSignal.timeout(120_000) });
+  };
+  const infer = async (rows: readonly InferRow[], options: InferOptions & { path?: string; secret?: string | null } = {}) => {
+    const { body, headers } = await inferRequestBody(rows, options);
+    return post(options.path ?? '/v2/models/aurora-tiny/infer', body, { secret: options.secret, headers });
   };
   const get = async (p: string, options: { signed?: boolean } = {}) => {
     const headers = options.signed ? await signRequest(TEST_SECRET, 'GET', p, '') : {};
@@ -106,7 +114,7 @@ export async function startRunner(env: Record<string, string>, timeoutMs = 90_00
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
   };
-  return { url, child, logs, stderr, exited, post, get, stop };
+  return { url, child, logs, stderr, exited, post, get, infer, stop };
 }
 
 /** The value of one Prometheus sample, e.g. metric(text, 'aurora_runner_session_runs_total{bundle="aurora-tiny"}'). */

@@ -1,0 +1,108 @@
+/**
+ * The serving model: token ids, latents and psi in, uint8 NHWC images out, the tensors of the OIP v2
+ * model the runner serves (and of the serving graph a Triton model repository holds).
+ *
+ * Until @aurora-edge/model ships its ServingSession (one serving.onnx graph computing exactly
+ * this), the computation is composed here from today's pieces, exactly as AuroraPipeline.generate
+ * does it: PromptEncoder.encodeIds once per distinct row of ids, GeneratorSession.run with the
+ * text-conditional centre's latents, then the reference postprocess (toUint8Image). `runServing`
+ * is the one function to swap for ServingSession.run.
+ */
+import { type AuroraPipeline, type BundleManifest, sampleCenterLatents, toUint8Image } from '@aurora-edge/model';
+import { AURORA_TENSORS, type MetadataTensor } from '@aurora-edge/protocol';
+
+/** One batch of rows, row-major: ids [n, contextLength], z [n, zDim], psi [n]. */
+export interface ServingBatch {
+  readonly batch: number;
+  readonly inputIds: Int32Array;
+  readonly z: Float32Array;
+  readonly psi: Float32Array;
+}
+
+export interface ServingOutput {
+  /** UINT8 NHWC, [n, H, W, C]. */
+  readonly images: Uint8Array;
+  readonly dims: readonly [n: number, h: number, w: number, c: number];
+}
+
+/** The bundle's serving dimensions. */
+export interface ServingShape {
+  readonly contextLength: number;
+  readonly zDim: number;
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+  /** Token ids are in [0, vocabSize). */
+  readonly vocabSize: number;
+}
+
+export function servingShape(m: BundleManifest): ServingShape {
+  return {
+    contextLength: m.tokenizer.contextLength,
+    zDim: m.generator.config.z_dim,
+    height: m.resolution,
+    width: m.resolution,
+    channels: m.generator.config.image_channels,
+    vocabSize: m.textEncoder.config.vocabSize,
+  };
+}
+
+/** The model metadata's inputs and outputs (-1: the batch dimension). */
+export function servingTensorMetadata(m: BundleManifest): { inputs: MetadataTensor[]; outputs: MetadataTensor[] } {
+  const s = servingShape(m);
+  return {
+    inputs: [
+      { name: AURORA_TENSORS.inputIds, datatype: 'INT32', shape: [-1, s.contextLength] },
+      { name: AURORA_TENSORS.z, datatype: 'FP32', shape: [-1, s.zDim] },
+      { name: AURORA_TENSORS.psi, datatype: 'FP32', shape: [-1, 1] },
+    ],
+    outputs: [{ name: AURORA_TENSORS.images, datatype: 'UINT8', shape: [-1, s.height, s.width, s.channels] }],
+  };
+}
+
+const centres = new WeakMap<AuroraPipeline, Float32Array>();
+
+/** Runs one batch through the bundle's sessions: byte for byte what AuroraPipeline.generate makes for the same rows. */
+export async function runServing(pipeline: AuroraPipeline, input: ServingBatch): Promise<ServingOutput> {
+  const m = pipeline.manifest;
+  const { contextLength: L, zDim } = servingShape(m);
+  const n = input.batch;
+  if (input.inputIds.length !== n * L) throw new RangeError(`input_ids: expected ${n * L} ids, got ${input.inputIds.length}`);
+  // One text encoding per distinct prompt, in order of first appearance (as AuroraPipeline does).
+  const distinct = new Map<string, number>();
+  const rows: Int32Array[] = [];
+  const promptOf: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const row = input.inputIds.subarray(i * L, (i + 1) * L);
+    const key = row.join(',');
+    let p = distinct.get(key);
+    if (p === undefined) {
+      p = rows.length;
+      distinct.set(key, p);
+      rows.push(row);
+    }
+    promptOf.push(p);
+  }
+  const encoded = await pipeline.text.encodeIds(rows);
+  const rowSize = encoded.contextLength * encoded.width;
+  const textTokens = new Float32Array(n * rowSize);
+  promptOf.forEach((p, i) => textTokens.set(encoded.tokens.subarray(p * rowSize, (p + 1) * rowSize), i * rowSize));
+  let centre = centres.get(pipeline);
+  if (!centre) centres.set(pipeline, (centre = sampleCenterLatents(m.sampling.centerCount, zDim)));
+  const centerZ = new Float32Array(n * centre.length);
+  for (let i = 0; i < n; i++) centerZ.set(centre, i * centre.length);
+  // Loaded with generatorSession (loadPipelines): a bundle with a serving graph keeps its generator session too.
+  const generator = pipeline.generator;
+  if (!generator) throw new Error('the pipeline was loaded without its generator session');
+  const out = await generator.run({
+    textTokens,
+    eotIndex: promptOf.map((p) => encoded.eotIndex[p]),
+    z: input.z,
+    psi: Array.from(input.psi),
+    center: { count: m.sampling.centerCount, z: centerZ, use: new Array(n).fill(true) },
+  });
+  const [, c, h, w] = out.image.dims as number[];
+  const images = new Uint8Array(n * h * w * c);
+  toUint8Image(out.image.data as Float32Array, [n, c, h, w]).forEach((px, i) => images.set(px, i * px.length));
+  return { images, dims: [n, h, w, c] };
+}
