@@ -10,6 +10,8 @@ export { type GeneratorConfig, type GeneratorConfigInput, generatorConfigSchema,
 export { GENERATOR_PRESETS, generatorPreset, type PresetName } from './config/presets.ts';
 export { buildGenerator, type BuiltGenerator, TEXT_TOKENS } from './generator/generator.ts';
 export { buildImageStage, buildTextStage } from './generator/stages.ts';
+export { type BuiltServingGraph, buildServingGraph, type ServingGraphSpec } from './serving/serving-graph.ts';
+export { encodeServingFiles, SERVING_FILE, SERVING_GPU_FILE } from './bundle/serving-files.ts';
 export { encodeModel, type EncodedModel, type ExternalLayout } from './onnx/encode.ts';
 export { checkpointProvider, randomProvider, shapeOnlyProvider, sharedProvider } from './onnx/providers.ts';
 export type { ParamProvider, ParamSpec } from './onnx/params.ts';

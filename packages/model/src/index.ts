@@ -6,7 +6,31 @@
  *   '@aurora-edge/model/node'   Node-only file access: bundle folders, onnxruntime-node, fixtures, conformance
  * The package has no import-time side effects (package.json "sideEffects": false).
  */
-export { AuroraPipeline, type GenerateOptions, type GenerateRequest, type GenerateStage, type GeneratedImage } from './pipeline/pipeline.ts';
+export {
+  AuroraPipeline,
+  type GenerateOptions,
+  type GenerateRequest,
+  type GenerateStage,
+  type GeneratedImage,
+  type PartialImage,
+  type PipelineLoadOptions,
+} from './pipeline/pipeline.ts';
+export { type NhwcDims, type ServingBatch, type ServingImages, ServingSession } from './runtime/serving-session.ts';
+export {
+  partialImagesName,
+  SERVING_DTYPES,
+  SERVING_IMAGES,
+  SERVING_INPUT_IDS,
+  SERVING_PSI,
+  SERVING_Z,
+  type ServingDtype,
+  type ServingShape,
+  type ServingTensor,
+  type ServingTensors,
+  servingShape,
+  servingTensors,
+  servingTensorsFor,
+} from './serving/tensors.ts';
 export {
   AuroraInterpolator,
   blendCodes,

@@ -8,7 +8,7 @@ import { conformInterpolation } from '../src/node/conform-interp.ts';
 import { FixtureDir } from '../src/node/fixture-dir.ts';
 import { AuroraInputError } from '../src/pipeline/errors.ts';
 import { type AuroraInterpolator, blendCodes, interpolationWeights } from '../src/pipeline/interpolation.ts';
-import type { AuroraPipeline } from '../src/pipeline/pipeline.ts';
+import { AuroraPipeline } from '../src/pipeline/pipeline.ts';
 import { sampleLatents } from '../src/sampling/latent.ts';
 import { ClipTokenizer } from '../src/tokenizer/clip-tokenizer.ts';
 import { HAS_REFERENCE, REFERENCE_DIR, SHARED_DIR, SKIP_REFERENCE_REASON } from './support/reference.ts';
@@ -103,7 +103,10 @@ describe('interpolation on a bundle', () => {
       centerZ: new Float32Array(0),
     });
     const enc = await pipeline.text.encode([from]);
-    const whole = await pipeline.generator.run({ textTokens: enc.tokens, eotIndex: enc.eotIndex, z: sampleLatents([seed], pipeline.manifest.generator.config.z_dim), psi: [psi] });
+    // The one-graph generator (the pipeline itself runs the serving graph).
+    const { generator } = await AuroraPipeline.load(ortNode, pipeline.source, { preferPaths: true, generatorSession: true });
+    if (!generator) throw new Error('generator.onnx was asked for');
+    const whole = await generator.run({ textTokens: enc.tokens, eotIndex: enc.eotIndex, z: sampleLatents([seed], pipeline.manifest.generator.config.z_dim), psi: [psi] });
     const image = whole.image.data as Float32Array;
     let max = 0;
     for (let i = 0; i < image.length; i++) max = Math.max(max, Math.abs(image[i] - frames.image[i]));

@@ -8,6 +8,7 @@ import { type EncodedModel, encodeModel } from '../onnx/encode.ts';
 import type { ParamProvider } from '../onnx/params.ts';
 import { sharedProvider } from '../onnx/providers.ts';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, type BundleManifest, parseBundleManifest } from './manifest.ts';
+import { encodeServingFiles } from './serving-files.ts';
 import { sha256Hex } from './sha256.ts';
 
 export interface BundleSpec {
@@ -76,9 +77,27 @@ export function buildBundle(spec: BundleSpec): BuiltBundle {
     const graph = buildImageStage(spec.generator.config, weights, { moe: 'grouped' }).graph;
     files.set(stages.imageGpu, [encodeModel(graph, { external: reuse, docString: `${spec.id} generator, image stage (grouped MoE)` }).model]);
   }
-  const text = buildClipText(spec.textEncoder.config, spec.textEncoder.provider);
-  const textData = addGraph('text-encoder.onnx', encodeModel(text.graph, { external: external ? { location: 'text-encoder.onnx.data' } : undefined, docString: `${spec.id} text encoder` }));
+  // One set of text-encoder weight arrays too: the serving graph reads them again.
+  const textWeights = sharedProvider(spec.textEncoder.provider);
+  const text = buildClipText(spec.textEncoder.config, textWeights);
+  const textEncoded = encodeModel(text.graph, { external: external ? { location: 'text-encoder.onnx.data' } : undefined, docString: `${spec.id} text encoder` });
+  const textData = addGraph('text-encoder.onnx', textEncoded);
   files.set(VOCAB_FILE, [spec.vocab.bytes]);
+  const sampling = spec.sampling ?? DEFAULT_SAMPLING;
+  // The serving graph's weights are the text encoder's and the generator's, referenced in their data files.
+  const servingData = [
+    ...(textData ? [{ location: textData, layout: textEncoded.layout }] : []),
+    ...(genData ? [{ location: genData, layout: genEncoded.layout }] : []),
+  ];
+  const serving = encodeServingFiles({
+    id: spec.id,
+    generator: { config: spec.generator.config, provider: weights },
+    textEncoder: { config: spec.textEncoder.config, provider: textWeights },
+    centerCount: sampling.centerCount,
+    gpu: gpuGraph !== undefined,
+    externalData: external ? servingData : undefined,
+  });
+  for (const [name, bytes] of serving.files) files.set(name, [bytes]);
 
   const generatorParams = gen.params.parameterCount();
   const textParams = text.params.parameterCount();
@@ -95,7 +114,8 @@ export function buildBundle(spec: BundleSpec): BuiltBundle {
     generator: { graph: 'generator.onnx', gpuGraph, stages, externalData: genData, parameters: generatorParams, config: spec.generator.config, numLayers: gen.layout.numLayers },
     textEncoder: { graph: 'text-encoder.onnx', externalData: textData, parameters: textParams, config: spec.textEncoder.config },
     tokenizer: { type: 'clip-bpe', vocab: VOCAB_FILE, mergeCount: spec.vocab.mergeCount, contextLength: spec.textEncoder.config.contextLength },
-    sampling: spec.sampling ?? DEFAULT_SAMPLING,
+    serving: serving.entry,
+    sampling,
     ...(spec.training ? { training: spec.training } : {}),
     ...(spec.prompts ? { prompts: spec.prompts } : {}),
     files: Object.fromEntries(

@@ -72,6 +72,22 @@ export const bundleManifestSchema = z.object({
     stages: z.object({ text: fileName, image: fileName, imageGpu: fileName.optional() }).optional(),
   }),
   textEncoder: graphSchema.extend({ config: clipTextConfigSchema }),
+  /**
+   * The serving graph (serving/serving-graph.ts): token ids, latents and psi -> uint8 NHWC images,
+   * text encoder and postprocess included, for tensor servers (Triton, our runner) and the
+   * pipeline. `gpuGraph` is its grouped-MoE form. No weights of its own: each initializer refers
+   * to the data file in `externalData` that already holds it (the text encoder's and the
+   * generator's). `partials`: sides of its partial_images_<res> outputs. Absent in bundles made
+   * before it existed (`aurora upgrade` adds it).
+   */
+  serving: z
+    .object({
+      graph: fileName,
+      gpuGraph: fileName.optional(),
+      externalData: z.array(fileName),
+      partials: z.array(z.number().int().positive()),
+    })
+    .optional(),
   tokenizer: z.object({
     type: z.literal('clip-bpe'),
     vocab: fileName,
@@ -114,7 +130,8 @@ export function parseBundleManifest(json: unknown, where = 'manifest.json'): Bun
 
 export function referencedFiles(m: BundleManifest): string[] {
   const stages = m.generator.stages;
-  return [m.generator.graph, m.generator.gpuGraph ?? null, stages?.text ?? null, stages?.image ?? null, stages?.imageGpu ?? null, m.generator.externalData, m.textEncoder.graph, m.textEncoder.externalData, m.tokenizer.vocab].filter(
+  const serving = m.serving ? [m.serving.graph, m.serving.gpuGraph ?? null, ...m.serving.externalData] : [];
+  return [m.generator.graph, m.generator.gpuGraph ?? null, stages?.text ?? null, stages?.image ?? null, stages?.imageGpu ?? null, m.generator.externalData, m.textEncoder.graph, m.textEncoder.externalData, m.tokenizer.vocab, ...serving].filter(
     (n): n is string => n !== null,
   );
 }

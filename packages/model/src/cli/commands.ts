@@ -31,7 +31,7 @@ export const modelCommands: CommandTable = {
   },
   inspect: { summary: 'aurora inspect [<bundle-dir>] [--verify] [--json]', load: async () => (await import('./inspect.ts')).inspectCommand },
   upgrade: {
-    summary: 'aurora upgrade <bundle-dir>              add what this version expects (interpolation stages) to an older bundle',
+    summary: 'aurora upgrade <bundle-dir>              add what this version expects (interpolation stages, serving graph) to an older bundle',
     load: async () => (await import('./upgrade.ts')).upgradeCommand,
   },
   'build-default': {

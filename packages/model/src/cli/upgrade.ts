@@ -3,7 +3,7 @@ import { manifestContentHash } from '../bundle/manifest.ts';
 import { upgradeBundleDir } from '../node/upgrade-bundle.ts';
 import { UsageError } from './errors.ts';
 
-/** `aurora upgrade <bundle-dir>`: adds the graphs newer code expects (the generator stages) to an older bundle, in place. */
+/** `aurora upgrade <bundle-dir>`: adds the graphs newer code expects (the generator stages, the serving graph) to an older bundle, in place. */
 export async function upgradeCommand(args: string[]): Promise<number> {
   if (args.length !== 1 || args[0].startsWith('-')) throw new UsageError('usage: aurora upgrade <bundle-dir>');
   const dir = args[0];

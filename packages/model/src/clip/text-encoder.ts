@@ -28,9 +28,31 @@ export function buildClipText(config: ClipTextConfig, provider: ParamProvider): 
   const graph = new Graph('clip_text');
   const params = new ParamRegistry(provider);
   const b = new Builder(graph, params);
-  const { contextLength: T, vocabSize, width: W, heads, layers, embedDim } = config;
+  const tokenIds = graph.addInput('token_ids', 'int64', ['batch', config.contextLength]);
+  const { tokens, pooled, eot } = clipText(b, tokenIds, config);
+  graph.addOutput(tokens, 'text_tokens', 'float32', ['batch', config.contextLength, config.width]);
+  graph.addOutput(pooled, 'pooled', 'float32', ['batch', config.embedDim]);
+  graph.addOutput(eot, 'eot_index', 'int64', ['batch']);
+  params.finish();
+  return { graph, params };
+}
 
-  const tokenIds = graph.addInput('token_ids', 'int64', ['batch', T]);
+export interface ClipTextValues {
+  /** [N, T, width] ln_final(x) for every position. */
+  readonly tokens: string;
+  /** [N, embed_dim] the normalised projection at the EOT token. */
+  readonly pooled: string;
+  /** [N] int64, named `eot_index`. */
+  readonly eot: string;
+}
+
+/**
+ * The text tower's body on token ids [N, T] int64, in the builder's graph: what buildClipText
+ * publishes, and what the serving graph (serving/serving-graph.ts) computes in front of the
+ * generator. Built first in a graph, its constants get the names they have in text-encoder.onnx.
+ */
+export function clipText(b: Builder, tokenIds: string, config: ClipTextConfig): ClipTextValues {
+  const { contextLength: T, vocabSize, width: W, heads, layers, embedDim } = config;
   const table = b.child('token_embedding').param('weight', [vocabSize, W], { kind: 'normal', std: 0.02 });
   const positions = b.param('positional_embedding', [T, W], { kind: 'normal', std: 0.01 });
   let x = b.add(b.op('Gather', [table, tokenIds], {}), positions); // [N, T, W]
@@ -44,10 +66,5 @@ export function buildClipText(config: ClipTextConfig, provider: ParamProvider): 
   const eot = eotIndex(b, tokenIds, vocabSize, 'eot_index'); // [N]
   const projection = b.param('text_projection', [W, embedDim], { kind: 'normal', std: W ** -0.5 });
   const pooled = l2Normalize(b, b.matmul(gatherRows(b, tokens, eot, T, W), projection)); // [N, E]
-
-  graph.addOutput(tokens, 'text_tokens', 'float32', ['batch', T, W]);
-  graph.addOutput(pooled, 'pooled', 'float32', ['batch', embedDim]);
-  graph.addOutput(eot, 'eot_index', 'int64', ['batch']);
-  params.finish();
-  return { graph, params };
+  return { tokens, pooled, eot };
 }

@@ -3,7 +3,7 @@ import type { MoeMode } from '../layers/feed-forward.ts';
 import type { Builder } from '../onnx/builder.ts';
 import type { SynthesisLayout } from './layout.ts';
 import { mapping } from './mapping.ts';
-import { synthesis } from './synthesis.ts';
+import { type SynthesisOptions, synthesis } from './synthesis.ts';
 import { truncate } from './truncation.ts';
 
 /** Graph values the image half of the generator reads: the text head's codes and the sampling inputs. */
@@ -33,8 +33,13 @@ export function samplingInputs(b: Builder, c: GeneratorConfig, layout: Synthesis
   const truncLayers = graph.addInput('trunc_layers', 'int64', [1]);
   const centerZ = graph.addInput('center_z', 'float32', ['batch', 'center_count', c.z_dim]);
   const useCenter = graph.addInput('use_center', 'bool', ['batch']);
-  const wAvg = b.param('w_avg', [c.repeat_w ? c.w_dim : layout.numLayers * c.w_dim], { kind: 'constant', value: 0 }, { buffer: true });
+  const wAvg = wAvgParam(b, c, layout);
   return { z, psi, truncLayers, centerZ, useCenter, wAvg };
+}
+
+/** Registers the `w_avg` buffer (the mean code truncation moves toward). */
+export function wAvgParam(b: Builder, c: GeneratorConfig, layout: SynthesisLayout): string {
+  return b.param('w_avg', [c.repeat_w ? c.w_dim : layout.numLayers * c.w_dim], { kind: 'constant', value: 0 }, { buffer: true });
 }
 
 export interface ImageFromCodes {
@@ -54,7 +59,7 @@ export function imageFromCodes(
   c: GeneratorConfig,
   layout: SynthesisLayout,
   inputs: CodeInputs,
-  options: { readonly moe?: MoeMode; readonly textTokens: number },
+  options: { readonly moe?: MoeMode; readonly textTokens: number; readonly onImage?: SynthesisOptions['onImage'] },
 ): ImageFromCodes {
   const { graph } = b;
   const L = layout.numLayers;
@@ -90,6 +95,6 @@ export function imageFromCodes(
     center: centerWp,
     useCenter: inputs.useCenter,
   });
-  const image = synthesis(b.child('synthesis'), truncated, inputs.localText, c, layout, options.textTokens - 1, { moe: options.moe });
+  const image = synthesis(b.child('synthesis'), truncated, inputs.localText, c, layout, options.textTokens - 1, { moe: options.moe, onImage: options.onImage });
   return { image, w, wp: truncated };
 }

@@ -61,3 +61,18 @@ export function synthesisLayout(c: GeneratorConfig): SynthesisLayout {
   }
   return { modules, numLayers: modules.length + extra, layerIdToRes, resolutions, channels };
 }
+
+/**
+ * Sides of the lower-resolution RGB images the synthesis builds its output from (skip
+ * architecture: each is the previous one upsampled plus its own toRGB), smallest first. Empty
+ * without skip connections: then no lower-resolution image feeds the output.
+ */
+export function partialResolutions(c: GeneratorConfig): number[] {
+  if (!c.skip_connection) return [];
+  const out = outputResolution(c);
+  const built = synthesisLayout(c).resolutions;
+  return c.ms_training_res
+    .map(Number)
+    .filter((r) => r < out && built.includes(r))
+    .sort((a, b) => a - b);
+}

@@ -8,6 +8,17 @@ import { filterBuffer, upsample2d } from '../layers/upfirdn.ts';
 import type { MoeMode } from '../layers/feed-forward.ts';
 import type { SynthesisLayout } from './layout.ts';
 
+export interface SynthesisOptions {
+  readonly moe?: MoeMode;
+  /**
+   * Called with each multi-scale RGB image below the output resolution that the final image is
+   * built from (skip architecture: image at res = its toRGB + the previous image upsampled), for
+   * graphs that publish them (the serving graph's partial images). Not called without skip
+   * connections, where no lower-resolution image feeds the output.
+   */
+  readonly onImage?: (res: number, image: string) => void;
+}
+
 /** SynthesisNetwork.forward: wp [N, L, w_dim] and local text [N, S, context] -> image [N, 3, R, R]. */
 export function synthesis(
   b: Builder,
@@ -16,7 +27,7 @@ export function synthesis(
   c: GeneratorConfig,
   layout: SynthesisLayout,
   textTokens: number,
-  options: { readonly moe?: MoeMode } = {},
+  options: SynthesisOptions = {},
 ): string {
   const common = {
     wDim: c.w_dim, demodulate: c.demodulate, useWscale: c.use_wscale, wscaleGain: c.wscale_gain, lrMul: c.lr_mul, eps: c.eps,
@@ -72,6 +83,7 @@ export function synthesis(
       if (imgRes !== res / 2) throw new RangeError(`skip_connection needs ${res / 2} in ms_training_res (the image before ${res})`);
       y = b.add(y, upsample2d(b, img, skipFilter, c.image_channels, size / 2, size / 2));
     }
+    if (img !== null && skipFilter) options.onImage?.(imgRes, img);
     img = y;
     imgRes = res;
     b.graph.tap(img, `img_res_${res}x${res}`, 'float32', ['batch', c.image_channels, size, size]);

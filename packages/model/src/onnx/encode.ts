@@ -18,6 +18,13 @@ export interface ExternalDataOptions {
    * its offset; any other is embedded. The model then writes no external data.
    */
   readonly reuse?: ExternalLayout;
+  /**
+   * Like `reuse`, over several graphs' data files (the serving graph reads the text encoder's and
+   * the generator's): each tensor is referenced in the first file that holds its bytes, under its
+   * own name or, failing that, any name (a constant may be named differently in another graph).
+   * `location` is then unused. Tensors found nowhere are embedded.
+   */
+  readonly reuseFrom?: readonly { readonly location: string; readonly layout: ExternalLayout }[];
 }
 
 /** Where each externally stored initializer sits in the data file, with its bytes (to check reuse). */
@@ -72,9 +79,11 @@ export function encodeModel(graph: Graph, options: { external?: ExternalDataOpti
   const initializer: onnxProto.onnx.ITensorProto[] = [];
   const layout = new Map<string, { offset: number; bytes: Uint8Array }>();
   const reuse = options.external?.reuse;
+  const findShared = options.external?.reuseFrom ? sharedFinder(options.external.reuseFrom) : null;
   for (const [name, t] of graph.initializers) {
     if (!used.has(name)) continue;
     initializer.push(encodeTensor(name, t, options.external, (bytes) => {
+      if (findShared) return findShared(name, bytes);
       if (reuse) {
         const found = reuse.get(name);
         if (!found || !equalBytes(found.bytes, bytes)) return null;
@@ -135,23 +144,47 @@ function encodeTensor(
   name: string,
   t: ConstTensor,
   external: ExternalDataOptions | undefined,
-  place: (bytes: Uint8Array) => number | null,
+  place: (bytes: Uint8Array) => number | { readonly location: string; readonly offset: number } | null,
 ): onnxProto.onnx.ITensorProto {
   const base = { name, dims: [...t.dims], dataType: ONNX_DTYPE[t.type] };
   const bytes = byteView(t);
-  const at = external && bytes.byteLength >= (external.minBytes ?? 1024) ? place(bytes) : null;
-  if (external && at !== null) {
+  const placed = external && bytes.byteLength >= (external.minBytes ?? 1024) ? place(bytes) : null;
+  if (external && placed !== null) {
+    const at = typeof placed === 'number' ? { location: external.location, offset: placed } : placed;
     return {
       ...base,
       dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
       externalData: [
-        { key: 'location', value: external.location },
-        { key: 'offset', value: String(at) },
+        { key: 'location', value: at.location },
+        { key: 'offset', value: String(at.offset) },
         { key: 'length', value: String(bytes.byteLength) },
       ],
     };
   }
   return { ...base, rawData: bytes };
+}
+
+/** Looks a tensor up in several data files' layouts: by name first, then by its bytes. */
+function sharedFinder(sources: NonNullable<ExternalDataOptions['reuseFrom']>): (name: string, bytes: Uint8Array) => { location: string; offset: number } | null {
+  let bySize: Map<number, { location: string; offset: number; bytes: Uint8Array }[]> | null = null;
+  return (name, bytes) => {
+    for (const s of sources) {
+      const found = s.layout.get(name);
+      if (found && equalBytes(found.bytes, bytes)) return { location: s.location, offset: found.offset };
+    }
+    if (!bySize) {
+      bySize = new Map();
+      for (const s of sources) {
+        for (const entry of s.layout.values()) {
+          const list = bySize.get(entry.bytes.byteLength) ?? [];
+          list.push({ location: s.location, ...entry });
+          bySize.set(entry.bytes.byteLength, list);
+        }
+      }
+    }
+    const same = bySize.get(bytes.byteLength)?.find((e) => equalBytes(e.bytes, bytes));
+    return same ? { location: same.location, offset: same.offset } : null;
+  };
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -1,8 +1,9 @@
-import type { BundleSource } from '../bundle/bundle.ts';
+import { type BundleSource, readVerified } from '../bundle/bundle.ts';
 import type { BundleManifest } from '../bundle/manifest.ts';
 import { encodePng } from '../image/png.ts';
 import { toUint8Image } from '../image/postprocess.ts';
 import { GeneratorSession } from '../runtime/generator-session.ts';
+import { ServingSession } from '../runtime/serving-session.ts';
 import type { OrtModule } from '../runtime/ort-types.ts';
 import { MAX_SEED, sampleCenterLatents, sampleLatents } from '../sampling/latent.ts';
 import { AuroraInputError } from './errors.ts';
@@ -27,6 +28,29 @@ export type GenerateStage = 'encoding-text' | 'generating';
 
 export interface GenerateOptions {
   readonly onStage?: (stage: GenerateStage) => void;
+  /**
+   * Also return each image's partial images (the lower-resolution images its output is built
+   * from, smallest first), for streaming. Needs the bundle's serving graph (manifest `serving`);
+   * without one, `partials` is empty.
+   */
+  readonly partials?: boolean;
+}
+
+/** A lower-resolution image an output is built from (GenerateOptions.partials). */
+export interface PartialImage {
+  readonly width: number;
+  readonly height: number;
+  readonly png: Uint8Array;
+  /** HWC uint8, postprocessed as the full image is (AuroraPipeline always sets it; optional so stand-ins may omit it). */
+  readonly pixels?: Uint8Array;
+}
+
+export interface PipelineLoadOptions extends SessionLoadOptions {
+  /**
+   * Also load generator.onnx when the bundle has a serving graph (which then makes the images), for
+   * callers that run the generator graph directly. Without a serving graph it is always loaded.
+   */
+  readonly generatorSession?: boolean;
 }
 
 export interface GeneratedImage {
@@ -39,31 +63,46 @@ export interface GeneratedImage {
   /** HWC uint8, as the reference postprocess gives. */
   readonly pixels: Uint8Array;
   readonly png: Uint8Array;
+  /** With GenerateOptions.partials: the partial images, smallest first. */
+  readonly partials?: readonly PartialImage[];
 }
 
 /**
- * Prompt + seed + psi -> PNG, the same on every runtime: tokenizer, text encoder (once per
- * distinct prompt), seeded latents, the generator graph with truncation toward w_avg and the
- * prompt's text-conditional centre (as the reference run_synthesize does), then the reference
- * postprocess and a deterministic PNG.
+ * Prompt + seed + psi -> PNG, the same on every runtime: tokenizer, seeded latents, then the
+ * bundle's serving graph (text encoder, generator with truncation toward w_avg and the prompt's
+ * text-conditional centre as the reference run_synthesize does, and the reference postprocess, in
+ * one graph: serving/serving-graph.ts), and a deterministic PNG. A bundle made before the serving
+ * graph runs the text encoder (once per distinct prompt) and generator graphs and postprocesses on
+ * the host: the same bytes.
  */
 export class AuroraPipeline {
   private readonly centerZ: Float32Array;
 
   private constructor(
     readonly source: BundleSource,
+    /** The tokenizer and text encoder (prompt interpolation encodes with it too). */
     readonly text: PromptEncoder,
-    readonly generator: GeneratorSession,
+    /** The generator graph: null when the serving graph makes the images (unless loaded with `generatorSession`). */
+    readonly generator: GeneratorSession | null,
+    /** The serving graph, when the bundle has one: what generate() runs. */
+    readonly serving: ServingSession | null,
   ) {
     const m = source.manifest;
     this.centerZ = sampleCenterLatents(m.sampling.centerCount, m.generator.config.z_dim);
   }
 
-  static async load(ort: OrtModule, source: BundleSource, options: SessionLoadOptions = {}): Promise<AuroraPipeline> {
+  static async load(ort: OrtModule, source: BundleSource, options: PipelineLoadOptions = {}): Promise<AuroraPipeline> {
     const m = source.manifest;
-    const [text, session] = await Promise.all([PromptEncoder.load(ort, source, options), createGraphSession(ort, source, generatorGraph(m, options), options)]);
-    const generator = GeneratorSession.wrap(ort, session, { clipWidth: m.generator.config.clip_out_dim, contextLength: m.tokenizer.contextLength, zDim: m.generator.config.z_dim, numLayers: m.generator.numLayers });
-    return new AuroraPipeline(source, text, generator);
+    const loadGenerator = async () => {
+      const session = await createGraphSession(ort, source, generatorGraph(m, options), options);
+      return GeneratorSession.wrap(ort, session, { clipWidth: m.generator.config.clip_out_dim, contextLength: m.tokenizer.contextLength, zDim: m.generator.config.z_dim, numLayers: m.generator.numLayers });
+    };
+    const [text, serving, generator] = await Promise.all([
+      PromptEncoder.load(ort, source, options),
+      m.serving ? ServingSession.load(ort, source, options) : null,
+      !m.serving || options.generatorSession ? loadGenerator() : checkFile(source, m.generator.graph, options),
+    ]);
+    return new AuroraPipeline(source, text, generator, serving);
   }
 
   get manifest(): BundleManifest {
@@ -95,11 +134,14 @@ export class AuroraPipeline {
     if (requests.length === 0) return [];
     // One tokenization per distinct prompt (requests for several seeds share a prompt).
     const idsByPrompt = new Map<string, Int32Array>();
-    requests.forEach((r, i) => {
+    const rowIds = requests.map((r, i) => {
       const known = idsByPrompt.get(r.prompt);
       const ids = this.validate(known && !r.tokenIds ? { ...r, tokenIds: known } : r, i);
       if (!known) idsByPrompt.set(r.prompt, ids);
+      return ids;
     });
+    if (this.serving) return this.generateServing(this.serving, requests, rowIds, options);
+    if (!this.generator) throw new Error('AuroraPipeline: no generator session');
     const m = this.manifest;
     const prompts = [...idsByPrompt.keys()];
     options.onStage?.('encoding-text');
@@ -136,8 +178,59 @@ export class AuroraPipeline {
       channels: c,
       pixels: pixels[i],
       png: encodePng(pixels[i], w, h, c as 1 | 3 | 4),
+      ...(options.partials ? { partials: [] } : {}),
     }));
   }
+
+  /** One run of the serving graph: each row's ids, latent and psi in, uint8 NHWC images out. */
+  private async generateServing(serving: ServingSession, requests: readonly GenerateRequest[], rowIds: readonly Int32Array[], options: GenerateOptions): Promise<GeneratedImage[]> {
+    const m = this.manifest;
+    const n = requests.length;
+    const L = this.text.contextLength;
+    const inputIds = new Int32Array(n * L);
+    rowIds.forEach((ids, i) => inputIds.set(ids, i * L));
+    const psi = requests.map((r) => r.psi ?? m.sampling.defaultPsi);
+    options.onStage?.('encoding-text');
+    options.onStage?.('generating');
+    const out = await serving.run({
+      inputIds,
+      z: sampleLatents(requests.map((r) => r.seed), m.generator.config.z_dim),
+      psi: Float32Array.from(psi),
+      batch: n,
+      partials: options.partials,
+    });
+    const [, h, w, c] = out.dims;
+    const image = (data: Uint8Array, i: number, side: number) => data.slice(i * side * side * c, (i + 1) * side * side * c);
+    return requests.map((r, i) => {
+      const pixels = image(out.images, i, h);
+      const partials = out.partials?.map((p) => {
+        const px = image(p.images, i, p.res);
+        return { width: p.res, height: p.res, pixels: px, png: encodePng(px, p.res, p.res, c as 1 | 3 | 4) };
+      });
+      return {
+        prompt: r.prompt,
+        seed: r.seed,
+        psi: psi[i],
+        width: w,
+        height: h,
+        channels: c,
+        pixels,
+        png: encodePng(pixels, w, h, c as 1 | 3 | 4),
+        ...(partials ? { partials } : {}),
+      };
+    });
+  }
+}
+
+/**
+ * Checks a file the pipeline does not open against the manifest (the serving graph makes the images,
+ * but generator.onnx is still the bundle's: a pipeline never loads a bundle with a damaged file it
+ * names). Streamed where the source has local files.
+ */
+async function checkFile(source: BundleSource, name: string, options: SessionLoadOptions): Promise<null> {
+  if (options.preferPaths && source.verifiedPath) await source.verifiedPath(name);
+  else await readVerified(source, name);
+  return null;
 }
 
 /** The generator graph to load: the bundle's GPU graph when asked for and present. */

@@ -31,16 +31,19 @@ const creations = new SerialQueue();
 export async function createGraphSession(
   ort: OrtModule,
   source: BundleSource,
-  graph: { readonly graph: string; readonly externalData: string | null },
+  graph: { readonly graph: string; readonly externalData: string | readonly string[] | null },
   options: SessionLoadOptions = {},
 ): Promise<InferenceSession> {
+  // A graph may read several data files (the serving graph reads the text encoder's and the generator's).
+  const dataFiles = graph.externalData === null ? [] : typeof graph.externalData === 'string' ? [graph.externalData] : [...graph.externalData];
   if (options.preferPaths && source.verifiedPath) {
-    // onnxruntime-node opens the external data file named inside the graph, beside it: check it too.
-    const [graphPath] = await Promise.all([source.verifiedPath(graph.graph), graph.externalData && source.verifiedPath(graph.externalData)]);
+    const verifiedPath = source.verifiedPath.bind(source);
+    // onnxruntime-node opens the external data files named inside the graph, beside it: check them too.
+    const [graphPath] = await Promise.all([verifiedPath(graph.graph), ...dataFiles.map((f) => verifiedPath(f))]);
     return ort.InferenceSession.create(graphPath, options.sessionOptions);
   }
   const model = await readVerified(source, graph.graph);
-  if (!graph.externalData) return ort.InferenceSession.create(model, options.sessionOptions);
-  const externalData = [{ path: graph.externalData, data: await readVerified(source, graph.externalData) }];
+  if (dataFiles.length === 0) return ort.InferenceSession.create(model, options.sessionOptions);
+  const externalData = await Promise.all(dataFiles.map(async (path) => ({ path, data: await readVerified(source, path) })));
   return creations.run(() => ort.InferenceSession.create(model, { ...options.sessionOptions, externalData }));
 }
