@@ -32,7 +32,7 @@ export async function collect(stream: AsyncIterable<OpenAI.ImageGenStreamEvent>)
   return out;
 }
 
-/** Partial images a bundle can stream per image: its serving graph's lower-resolution outputs (manifest serving.partials); none without one. */
-export function bundlePartials(dir: string): number {
-  return (readBundleDir(dir).manifest as { serving?: { partials?: readonly number[] } }).serving?.partials?.length ?? 0;
+/** The partial images' sides a bundle can stream, smallest first: its serving graph's lower-resolution outputs (manifest serving.partials); none without one. */
+export function bundlePartials(dir: string): readonly number[] {
+  return (readBundleDir(dir).manifest as { serving?: { partials?: readonly number[] } }).serving?.partials ?? [];
 }
