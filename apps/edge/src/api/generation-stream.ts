@@ -240,6 +240,7 @@ export async function streamGenerations(c: Context, { deps, service }: RouteCont
       generation
         .then(
           async (result) => {
+            if (sink.closed) return;
             c.set(
               'imageRoutes',
               result.images.map((img) => img.route),
