@@ -256,6 +256,39 @@ describe('stream: true through the openai SDK (in process)', () => {
     expect((thrown as Error).message).toMatch(/internal error/);
   });
 
+  it("a first partial image commits the stream; a failure of the request's next image is then an error event after it", async () => {
+    const t = setup();
+    await withPartials(t);
+    const pipeline = (await t.deps.models.default.wasm.warm()) as { generate: (r: GenerateRequest[], o?: unknown) => Promise<GeneratedImage[]> };
+    const withParts = pipeline.generate.bind(pipeline);
+    pipeline.generate = async (requests, o) => {
+      if (requests[0].seed === 21) throw new Error('the second image broke');
+      return withParts(requests, o);
+    };
+    const res = await post(t, { prompt: 'a heron', seed: 20, n: 2, stream: true, partial_images: 1 });
+    expect(res.status).toBe(200);
+    const { events } = parseSse(await res.text());
+    expect(events.map((e) => [e.event, e.data.seed ?? null, e.data.partial_size ?? null])).toEqual([
+      [PARTIAL_EVENT, 20, '32x32'],
+      ['error', null, null],
+    ]);
+    expect(events[1].data.error).toMatchObject({ code: 'internal_error', type: 'server_error' });
+    // Nothing was stored: the batch failed as a whole.
+    const lookup = await t.request('/v1/cache?prompt=a%20heron&seed=20');
+    expect(lookup.status).toBe(404);
+    expect((await lookup.json()).error.code).toBe('not_cached');
+  });
+
+  it('the OpenAPI document declares the fields and the text/event-stream answer', async () => {
+    const t = setup();
+    const doc = await (await t.request('/openapi.json')).json();
+    const op = doc.paths['/v1/images/generations'].post;
+    expect(Object.keys(op.responses['200'].content)).toEqual(['application/json', 'text/event-stream']);
+    const body = doc.components.schemas.GenerateRequest.properties;
+    expect(body.stream.type).toContain('boolean');
+    expect([body.partial_images.minimum, body.partial_images.maximum]).toEqual([0, 3]);
+  });
+
   it('a slow generation that succeeds after the commit still ends with its completed events', async () => {
     const t = setup();
     STREAM_TIMING.keepAliveMs = 30;
