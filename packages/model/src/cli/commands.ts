@@ -34,6 +34,11 @@ export const modelCommands: CommandTable = {
     summary: 'aurora upgrade <bundle-dir>              add what this version expects (interpolation stages, serving graph) to an older bundle',
     load: async () => (await import('./upgrade.ts')).upgradeCommand,
   },
+  export: {
+    summary:
+      'aurora export triton --bundle <dir> --out <model_repository> [--name <model>] [--max-batch-size 32] [--preferred-batch-sizes 4,8,16] [--max-queue-delay-us 2000] [--gpu] [--force]',
+    load: async () => (await import('./export.ts')).exportCommand,
+  },
   'build-default': {
     summary: 'aurora build-default [--out <dir>]       (re)build the built-in aurora-tiny bundle',
     load: async () => (await import('./build-default.ts')).buildDefaultCommand,
