@@ -197,6 +197,11 @@ describe('batches and the cache', () => {
     // Its terminal event is stored (resumable) already.
     const events = parseSse(await (await t.request(`/v1/batches/${batch.id}/events?last_event_id=0`)).text());
     expect(events.map((e) => [e.id, e.event])).toEqual([['1', 'completed']]);
+    // The creation hook (a Workers queue producer's) hears of batches with work only for the items left to run.
+    const heard: [string, readonly number[]][] = [];
+    t.deps.batches!.onCreated((b, queued) => heard.push([b.id, queued]));
+    const mixed = await (await post(t, { items: [{ prompt: 'a green star', seed: 10 }], model: 'aurora-tiny' })).json();
+    expect(heard).toEqual([[mixed.id, []]]);
     // One not cached must generate: charged, and the empty bucket refuses it.
     const refused = await post(t, {
       items: [
@@ -205,11 +210,13 @@ describe('batches and the cache', () => {
       ],
     });
     expect(refused.status).toBe(429);
-    expect(await t.db.select({ n: sql<number>`count(*)` }).from(batchItems)).toEqual([{ n: 2 }]);
+    expect(await t.db.select({ n: sql<number>`count(*)` }).from(batchItems)).toEqual([{ n: 3 }]);
   });
 
   it('the loop runs every item through the generation path: each image generated and cached exactly once, events in order', async () => {
     const t = setup();
+    const heard: (readonly number[])[] = [];
+    t.deps.batches!.onCreated((_b, queued) => heard.push(queued));
     // Seeds overlap between items (10..13 twice) and one image is cached beforehand.
     expect((await t.post({ prompt: 'a blue circle', seed: 11 })).status).toBe(200);
     const items = [
@@ -219,6 +226,7 @@ describe('batches and the cache', () => {
     ];
     const batch = await (await post(t, { items })).json();
     expect(batch.total).toBe(128);
+    expect(heard).toEqual([items.map((_, i) => i)]);
     const loop = loopOf(t);
     loop.start();
     try {

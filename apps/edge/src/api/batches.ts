@@ -196,7 +196,11 @@ export function registerBatches(app: EdgeApp, { deps, service }: RouteContext): 
         webhook,
       });
       if (hits.size > 0) deps.store.recordHits([...hits.keys()], defer(c));
-      runtime.created();
+      runtime.created(
+        row,
+        ready.flatMap((item, index) => (item.cached ? [] : [index])),
+        defer(c),
+      );
       c.header('location', `/v1/batches/${row.id}`);
       return c.json(toBatch(row), 202);
     },

@@ -1,6 +1,14 @@
 import type { BatchConfig } from '../config.ts';
 import type { GenerationInput, GenerationResult } from '../generate/service.ts';
+import type { BatchRow } from './schema.ts';
 import type { BatchStore } from './store.ts';
+
+/**
+ * Called when a batch was created (after its commit): the batch, the indexes of its items left to
+ * run, and where background work goes (ctx.waitUntil on Workers: e.g. sending one queue message per
+ * item). The Node loop only wakes up.
+ */
+export type BatchCreatedListener = (batch: BatchRow, queued: readonly number[], defer: (work: Promise<unknown>) => void) => void;
 
 /**
  * Batches as the app and the runtime entry share them: the store, the settings, the app's
@@ -9,7 +17,7 @@ import type { BatchStore } from './store.ts';
  */
 export class BatchRuntime {
   private generator: ((input: GenerationInput) => Promise<GenerationResult>) | null = null;
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<BatchCreatedListener>();
 
   constructor(
     readonly store: BatchStore,
@@ -28,12 +36,12 @@ export class BatchRuntime {
     return this.generator(input);
   };
 
-  onCreated(listener: () => void): () => void {
+  onCreated(listener: BatchCreatedListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  created(): void {
-    for (const listener of this.listeners) listener();
+  created(batch: BatchRow, queued: readonly number[], defer: (work: Promise<unknown>) => void): void {
+    for (const listener of this.listeners) listener(batch, queued, defer);
   }
 }
