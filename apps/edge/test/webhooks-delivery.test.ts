@@ -5,6 +5,7 @@
  * a signed message verified by the receiver.
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -224,5 +225,76 @@ describe('nextAttemptDelay', () => {
   it('names a bad attempt number', () => {
     expect(() => nextAttemptDelay(0)).toThrow(/attempt must be/);
     expect(() => nextAttemptDelay(1.5)).toThrow(/attempt must be/);
+  });
+});
+
+/**
+ * A self-signed certificate for hooks.invalid only (made once with `openssl req -x509 -newkey ec
+ * -pkeyopt ec_paramgen_curve:prime256v1 -days 36500 -subj /CN=hooks.invalid -addext
+ * subjectAltName=DNS:hooks.invalid`; valid until 2126). Test material, trusted by nothing else.
+ */
+const HOOKS_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgdAefQXeosCLTvUiD
+kwxr1ySCmrhUgAmMj2TEUt+SwjShRANCAASjqKUEuns78/ZOY8yvbltR7LydtjcX
+o3HFE+elMBGX7buRLRwoX1zfq6bgxyO7UA7Jqe8EOylzB/tEEtmXeFfm
+-----END PRIVATE KEY-----`;
+const HOOKS_CERT = `-----BEGIN CERTIFICATE-----
+MIIBoTCCAUegAwIBAgIUdNrkuQM1KHzuxlEfDBN0MHKNWPcwCgYIKoZIzj0EAwIw
+GDEWMBQGA1UEAwwNaG9va3MuaW52YWxpZDAgFw0yNjEyMDQxOTIyMjVaGA8yMTI2
+MTExMDE5MjIyNVowGDEWMBQGA1UEAwwNaG9va3MuaW52YWxpZDBZMBMGByqGSM49
+AgEGCCqGSM49AwEHA0IABKOopQS6ezvz9k5jzK9uW1HsvJ22NxejccUT56UwEZft
+u5EtHChfXN+rpuDHI7tQDsmp7wQ7KXMH+0QS2Zd4V+ajbTBrMB0GA1UdDgQWBBTS
+o6fuxUXVCD4j89tU7n6np4GfZzAfBgNVHSMEGDAWgBTSo6fuxUXVCD4j89tU7n6n
+p4GfZzAPBgNVHRMBAf8EBTADAQH/MBgGA1UdEQQRMA+CDWhvb2tzLmludmFsaWQw
+CgYIKoZIzj0EAwIDSAAwRQIgXhUZXs3QTz56MxtrFhXjl8h6aguESPy1K9E+Wj+5
+26sCIQDWiLYdbamnavfTnEHVqZShcwp8I24ZxbAEGsmhmWQabw==
+-----END CERTIFICATE-----`;
+
+describe('node sender over TLS: connected to the checked address, the certificate checked for the host name', () => {
+  let tls: https.Server;
+  let port = 0;
+  const names: (string | undefined)[] = [];
+  beforeAll(async () => {
+    tls = https.createServer({ key: HOOKS_KEY, cert: HOOKS_CERT }, (req, res) => {
+      names.push((req.socket as import('node:tls').TLSSocket).servername || undefined);
+      req.resume();
+      req.on('end', () => res.writeHead(204).end());
+    });
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    port = (tls.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    tls.closeAllConnections();
+    await new Promise((resolve) => tls.close(resolve));
+  });
+  const loopback = async () => [{ address: '127.0.0.1', family: 4 }];
+
+  it('sends SNI and verifies the certificate against the URL host, not the pinned IP', async () => {
+    const m = await message();
+    const send = nodeSender({ resolve: loopback, ca: HOOKS_CERT });
+    expect(await send({ url: `https://hooks.invalid:${port}/ok`, headers: m.headers, body: m.body, allowPrivate: true })).toMatchObject({
+      ok: true,
+      status: 204,
+    });
+    expect(names).toEqual(['hooks.invalid']);
+  });
+
+  it('refuses a certificate for another name, an IP URL the certificate does not name, and an untrusted one', async () => {
+    const m = await message();
+    const send = nodeSender({ resolve: loopback, ca: HOOKS_CERT });
+    const other = await send({ url: `https://other.invalid:${port}/ok`, headers: m.headers, body: m.body, allowPrivate: true });
+    expect(other).toMatchObject({ ok: false, failure: 'network' });
+    expect(other.error).toMatch(/altnames|other\.invalid/i);
+    const byIp = await send({ url: `https://127.0.0.1:${port}/ok`, headers: m.headers, body: m.body, allowPrivate: true });
+    expect(byIp).toMatchObject({ ok: false, failure: 'network' });
+    // Node's own CA store does not trust the test certificate.
+    const untrusted = await nodeSender({ resolve: loopback })({
+      url: `https://hooks.invalid:${port}/ok`,
+      headers: m.headers,
+      body: m.body,
+      allowPrivate: true,
+    });
+    expect(untrusted).toMatchObject({ ok: false, failure: 'network' });
+    expect(untrusted.error).toMatch(/self[- ]signed/i);
   });
 });

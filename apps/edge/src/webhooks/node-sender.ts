@@ -53,6 +53,8 @@ export class RefusedAddressError extends Error {
 export interface NodeSenderOptions {
   /** How host names are resolved (tests stand in a resolver for DNS; default: dns.lookup). */
   readonly resolve?: HostResolver;
+  /** Certificates to trust instead of Node's CA store (PEM): a test CA, or an operator's private PKI. */
+  readonly ca?: string | readonly string[];
 }
 
 /** A WebhookSender for Node: see the module comment for what it guarantees. */
@@ -73,7 +75,7 @@ export function nodeSender(options: NodeSenderOptions = {}): WebhookSender {
       if (error instanceof TimeoutError) return { ok: false, failure: 'timeout', error: `resolving ${target.hostname} took over ${limits.timeoutMs} ms` };
       return { ok: false, failure: 'network', error: `resolving ${target.hostname}: ${error instanceof Error ? error.message : String(error)}` };
     }
-    return post(delivery, target.url, target.ip === null ? target.hostname : null, pinned, Math.max(1, deadline - Date.now()), limits);
+    return post(delivery, target.url, target.ip === null ? target.hostname : null, pinned, Math.max(1, deadline - Date.now()), { ...limits, ca: options.ca });
   };
 }
 
@@ -98,7 +100,7 @@ function post(
   servername: string | null,
   pinned: ResolvedAddress,
   timeoutMs: number,
-  limits: { maxResponseBytes: number },
+  limits: { maxResponseBytes: number; ca?: string | readonly string[] },
 ): Promise<WebhookDeliveryResult> {
   return new Promise((done) => {
     let settled = false;
@@ -133,6 +135,7 @@ function post(
     };
     // Certificates are checked against the host name (an IP URL has no SNI).
     if (secure && servername !== null) requestOptions.servername = servername;
+    if (secure && limits.ca !== undefined) requestOptions.ca = typeof limits.ca === 'string' ? limits.ca : [...limits.ca];
     const req = (secure ? https : http).request(requestOptions, (res) => {
       status = res.statusCode ?? 0;
       location = typeof res.headers.location === 'string' ? res.headers.location : null;
