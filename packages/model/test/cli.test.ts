@@ -88,6 +88,7 @@ describe('aurora inspect', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/aurora-tiny 0\.1\.0 {2}\(untrained: random weights\)/);
     expect(r.stdout).toMatch(/all files match their sha256/);
+    expect(r.stdout).toMatch(/serving +serving\.onnx, serving-gpu\.onnx: input_ids, z, psi -> images, partial images 4\/8\/16\/32/);
   });
 
   it('says which file is damaged with --verify, and without it does not present the content hash as checked', async () => {

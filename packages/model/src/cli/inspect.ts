@@ -28,6 +28,7 @@ export async function inspectCommand(args: string[]): Promise<number> {
     `  parameters     ${m.parameters.toLocaleString('en')} (generator ${m.generator.parameters.toLocaleString('en')}, text encoder ${m.textEncoder.parameters.toLocaleString('en')})`,
     `  generator      ${m.generator.numLayers} layers, z ${g.z_dim}, w ${g.w_dim}, experts ${JSON.stringify(g.num_experts)}, mtm ${g.mtm}, attention at ${attentionResolutions(g).join('/') || 'none'}`,
     `  text encoder   width ${m.textEncoder.config.width}, ${m.textEncoder.config.layers} layers, ${m.textEncoder.config.heads} heads, vocab ${m.textEncoder.config.vocabSize}`,
+    `  serving        ${m.serving ? `${[m.serving.graph, m.serving.gpuGraph].filter(Boolean).join(', ')}: input_ids, z, psi -> images${m.serving.partials.length ? `, partial images ${m.serving.partials.join('/')}` : ''}` : 'none (made before the serving graph: aurora upgrade adds it)'}`,
     `  sampling       default psi ${m.sampling.defaultPsi}, text-conditional centre of ${m.sampling.centerCount} latents`,
     ...trainingLines(m),
     m.prompts && `  try            ${m.prompts.examples.map((p) => `"${p}"`).join(', ')}`,
