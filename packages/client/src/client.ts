@@ -85,6 +85,12 @@ export class AuroraClient {
   /** POST /v1/images/generations. Relative image URLs in the answer are made absolute. */
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     if (!request || typeof request.prompt !== 'string') throw new TypeError('prompt must be a string');
+    // A JavaScript caller can still pass them: a streamed answer is SSE, which this method cannot read.
+    const extra = request as { stream?: unknown; partial_images?: unknown };
+    for (const field of ['stream', 'partial_images'] as const) {
+      if (extra[field] !== undefined && extra[field] !== null && extra[field] !== false && extra[field] !== 0)
+        throw new TypeError(`${field} is not supported by generate(): stream with the openai SDK's images.generate({ stream: true }) or fetch`);
+    }
     if (request.n !== undefined && !(Number.isInteger(request.n) && request.n >= 1 && request.n <= 16))
       throw new RangeError(`n must be an integer in [1, 16], got ${request.n}`);
     checkUint32('seed', request.seed);

@@ -35,9 +35,11 @@ import type {
  * POST /v1/images/generations body, as the gateway accepts it (defaults optional; null and absent
  * mean the same for size, seed, truncation_psi and model). `n`: 1..16 images with seeds
  * `seed, seed+1, ...`; `seed`: uint32, the gateway picks one when omitted; `truncation_psi` in
- * [0, 1]; `model`: a bundle id from GET /v1/models (default: the first).
+ * [0, 1]; `model`: a bundle id from GET /v1/models (default: the first). Without `stream` and
+ * `partial_images`: a streamed answer is Server-Sent Events, which `generate()` does not read (the
+ * `openai` SDK's `images.generate({ stream: true })` does).
  */
-export type GenerateRequest = Readonly<z.input<typeof generateBodySchema>>;
+export type GenerateRequest = Readonly<Omit<z.input<typeof generateBodySchema>, 'stream' | 'partial_images'>>;
 
 export type ResponseFormat = NonNullable<GenerateRequest['response_format']>;
 /** `use`: serve from the cache when present; `refresh`: always generate; `only`: never generate (404 when absent). */

@@ -246,6 +246,9 @@ describe('AuroraClient against the real gateway app (AUTH_MODE=keys, on a loopba
     await expect(client.generate({ prompt: 'x', truncation_psi: 2 })).rejects.toThrow(/^truncation_psi must/);
     await expect(client.generate({ prompt: 'x', response_format: 'png' as 'url' })).rejects.toThrow(/^response_format/);
     await expect(client.generate({ prompt: 'x', cache: 'always' as 'use' })).rejects.toThrow(/^cache must/);
+    // Streamed answers are SSE: generate() refuses to ask for one it could not read.
+    await expect(client.generate({ prompt: 'x', stream: true } as never)).rejects.toThrow(/^stream is not supported by generate\(\)/);
+    await expect(client.generate({ prompt: 'x', partial_images: 2 } as never)).rejects.toThrow(/^partial_images is not supported/);
     await expect(client.lookup({ prompt: 'x', seed: undefined as unknown as number })).rejects.toThrow(/^seed is required/);
     expect(seen.length).toBe(sent);
   });
