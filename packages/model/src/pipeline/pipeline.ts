@@ -80,7 +80,7 @@ export class AuroraPipeline {
 
   private constructor(
     readonly source: BundleSource,
-    /** The tokenizer and text encoder (prompt interpolation encodes with it too). */
+    /** The tokenizer and text encoder (prompt interpolation encodes with it; with a serving graph its session is made on first use). */
     readonly text: PromptEncoder,
     /** The generator graph: null when the serving graph makes the images (unless loaded with `generatorSession`). */
     readonly generator: GeneratorSession | null,
@@ -97,10 +97,13 @@ export class AuroraPipeline {
       const session = await createGraphSession(ort, source, generatorGraph(m, options), options);
       return GeneratorSession.wrap(ort, session, { clipWidth: m.generator.config.clip_out_dim, contextLength: m.tokenizer.contextLength, zDim: m.generator.config.z_dim, numLayers: m.generator.numLayers });
     };
+    // With a serving graph, the text encoder's session is made only when something encodes with it
+    // (prompt interpolation): its graph is checked now all the same, and its weights by the serving graph.
     const [text, serving, generator] = await Promise.all([
-      PromptEncoder.load(ort, source, options),
+      PromptEncoder.load(ort, source, options, { lazy: m.serving !== undefined }),
       m.serving ? ServingSession.load(ort, source, options) : null,
       !m.serving || options.generatorSession ? loadGenerator() : checkFile(source, m.generator.graph, options),
+      m.serving ? checkFile(source, m.textEncoder.graph, options) : null,
     ]);
     return new AuroraPipeline(source, text, generator, serving);
   }
@@ -223,9 +226,9 @@ export class AuroraPipeline {
 }
 
 /**
- * Checks a file the pipeline does not open against the manifest (the serving graph makes the images,
- * but generator.onnx is still the bundle's: a pipeline never loads a bundle with a damaged file it
- * names). Streamed where the source has local files.
+ * Checks a file the pipeline does not open (yet) against the manifest: the serving graph makes the
+ * images, but generator.onnx and text-encoder.onnx are still the bundle's, and a pipeline never loads
+ * a bundle with a damaged file it names. Streamed where the source has local files.
  */
 async function checkFile(source: BundleSource, name: string, options: SessionLoadOptions): Promise<null> {
   if (options.preferPaths && source.verifiedPath) await source.verifiedPath(name);

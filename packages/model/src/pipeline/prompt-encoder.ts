@@ -40,19 +40,39 @@ export function promptTokenIds(tokenizer: ClipTokenizer, prompt: unknown, contex
 
 /** Prompt text -> CLIP features: the bundle's tokenizer and text-encoder graph. */
 export class PromptEncoder {
+  private session: Promise<InferenceSession> | null;
+
   private constructor(
     private readonly ort: OrtModule,
-    private readonly session: InferenceSession,
+    session: InferenceSession | null,
+    private readonly open: () => Promise<InferenceSession>,
     readonly tokenizer: ClipTokenizer,
     readonly width: number,
     readonly contextLength: number,
-  ) {}
+  ) {
+    this.session = session ? Promise.resolve(session) : null;
+  }
 
-  static async load(ort: OrtModule, source: BundleSource, options?: SessionLoadOptions): Promise<PromptEncoder> {
+  /**
+   * With `lazy`, the text-encoder session is created on the first encode (AuroraPipeline's case when
+   * the serving graph encodes text itself: prompt interpolation is then the only user, and a paper-scale
+   * text tower is not held twice until it is).
+   */
+  static async load(ort: OrtModule, source: BundleSource, options?: SessionLoadOptions, how: { readonly lazy?: boolean } = {}): Promise<PromptEncoder> {
     const m = source.manifest;
     const tokenizer = await loadBundleTokenizer(source);
-    const session = await createGraphSession(ort, source, m.textEncoder, options);
-    return new PromptEncoder(ort, session, tokenizer, m.textEncoder.config.width, m.tokenizer.contextLength);
+    const open = () => createGraphSession(ort, source, m.textEncoder, options);
+    const session = how.lazy ? null : await open();
+    return new PromptEncoder(ort, session, open, tokenizer, m.textEncoder.config.width, m.tokenizer.contextLength);
+  }
+
+  private textSession(): Promise<InferenceSession> {
+    // A failed creation is not remembered: the next encode tries again.
+    this.session ??= this.open().catch((error: unknown) => {
+      this.session = null;
+      throw error;
+    });
+    return this.session;
   }
 
   /** Token ids of a prompt; a prompt longer than the context is an error, not silently cut. */
@@ -73,7 +93,8 @@ export class PromptEncoder {
       if (row.length !== L) throw new RangeError(`token ids [${i}]: expected ${L} ids (the bundle's context length), got ${row.length}`);
       row.forEach((v, t) => (ids[i * L + t] = BigInt(v)));
     });
-    const out = await this.session.run({ token_ids: new this.ort.Tensor('int64', ids, [tokenIds.length, L]) }, ['text_tokens', 'eot_index']);
+    const session = await this.textSession();
+    const out = await session.run({ token_ids: new this.ort.Tensor('int64', ids, [tokenIds.length, L]) }, ['text_tokens', 'eot_index']);
     return {
       tokens: out.text_tokens.data as Float32Array,
       eotIndex: Array.from(out.eot_index.data as BigInt64Array, Number),
