@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { decodePng } from '@aurora-edge/model';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunnerProcess, removeTinyBundleDirs, startRunner, TEST_SECRET, tinyBundleDir } from '../apps/gpu-runner/test/support/runner-process.ts';
+import { metric, type RunnerProcess, removeTinyBundleDirs, startRunner, TEST_SECRET, tinyBundleDir } from '../apps/gpu-runner/test/support/runner-process.ts';
 import type { NodeGateway } from '../apps/edge/src/node.ts';
 import {
   type Answer,
@@ -57,11 +57,11 @@ describe('a GPU runner killed (SIGKILL) while it holds a batch', () => {
     await Promise.all([a?.stop(), b?.stop()]);
   });
 
-  /** Waits until `runner` has `items` queued (its /readyz reports the depth), then SIGKILLs it. */
+  /** Waits until `runner` has `items` queued (its metrics report the depth), then SIGKILLs it. */
   async function killWhenQueued(runner: RunnerProcess, items: number): Promise<void> {
     await waitFor(`${items} items queued on ${runner.url}`, async () => {
-      const res = await fetch(`${runner.url}/readyz`);
-      return ((await res.json()) as { queueDepth: number }).queueDepth >= items;
+      const res = await fetch(`${runner.url}/metrics`);
+      return metric(await res.text(), 'aurora_runner_queue_depth') >= items;
     });
     runner.child.kill('SIGKILL');
     expect((await runner.exited).signal).toBe('SIGKILL');

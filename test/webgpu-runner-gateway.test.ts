@@ -45,12 +45,9 @@ describe.skipIf(!probe.ok)('the GPU runner on webgpu behind the gateway', () => 
     removeTempDirs();
   });
 
-  it('reports webgpu and its adapter in /readyz and /metrics', async () => {
-    const info = (await (await runner.get('/readyz')).json()) as { executionProvider: string; adapter: { description: string; cpuEmulated: boolean } | null };
-    expect(info.executionProvider).toBe('webgpu');
-    expect(info.adapter?.description).toBe(probe.ok ? probe.adapter.description : '');
+  it('reports webgpu and its adapter in /metrics', async () => {
     const metrics = await (await runner.get('/metrics')).text();
-    expect(metrics).toContain(`aurora_runner_execution_provider{provider="webgpu",adapter="${info.adapter?.description}"} 1`);
+    expect(metrics).toContain(`aurora_runner_execution_provider{provider="webgpu",adapter="${probe.ok ? probe.adapter.description : ''}"} 1`);
     expect(runner.logs.find((l) => l.msg === 'execution provider')).toMatchObject({ requested: 'webgpu', executionProvider: 'webgpu' });
   });
 
@@ -59,7 +56,11 @@ describe.skipIf(!probe.ok)('the GPU runner on webgpu behind the gateway', () => 
     expect(a.status, a.text.slice(0, 300)).toBe(200);
     expect(a.headers.get('x-aurora-route')).toBe('runner');
     const body = a.json as { data: { b64_json: string; seed: number; route: string }[] };
-    expect(body.data.map((d) => [d.seed, d.route])).toEqual([[41, 'runner'], [42, 'runner'], [43, 'runner']]);
+    expect(body.data.map((d) => [d.seed, d.route])).toEqual([
+      [41, 'runner'],
+      [42, 'runner'],
+      [43, 'runner'],
+    ]);
     const cpu = await AuroraPipeline.load(ortNode, readBundleDir(bundleDir), { preferPaths: true, sessionOptions: sessionOptionsFor('cpu') });
     const expected = await cpu.generate(body.data.map((d) => ({ prompt: 'a lighthouse on a cliff', seed: d.seed, psi: 0.6 })));
     for (const [i, d] of body.data.entries()) {

@@ -107,8 +107,8 @@ export const DEFAULT_CACHE_MAX_BYTES = 1 << 30;
  *   WASM_FALLBACK_MAX_BATCH (4)  with no healthy runner, batches up to this still run in-process; larger get 503
  *   WASM_MAX_QUEUE (32)          images queued or running in-process at most; past it a runner, else 503 busy
  *   RUNNERS ("")                 comma-separated GPU runner base URLs
- *   RUNNER_SHARED_SECRET         HMAC secret shared with the runners (required when RUNNERS is set)
- *   RUNNER_HEALTH_TTL_MS (5000)  how long a /readyz verdict stands
+ *   RUNNER_SHARED_SECRET         HMAC secret shared with the runners (16+ characters); unset: unsigned requests (Triton behind its own auth)
+ *   RUNNER_HEALTH_TTL_MS (5000)  how long a /v2/health/ready verdict stands
  *   RUNNER_TIMEOUT_MS (120000)   one runner call's limit
  *   RETRY_AFTER_S (5)            Retry-After on 503
  *   MAX_BODY_BYTES (16384)       larger request bodies get 413
@@ -141,7 +141,8 @@ export function parseEdgeConfig(env: EnvVars, extraRunners: readonly RunnerEndpo
   for (const url of urls) {
     if (!/^https?:\/\/[^\s/]+/.test(url)) problems.push(`RUNNERS: "${url}" is not an http(s) URL`);
   }
-  if (urls.length > 0 && secret.length < 16) problems.push('RUNNER_SHARED_SECRET: required with RUNNERS, at least 16 characters');
+  if (urls.length > 0 && secret !== '' && secret.length < 16)
+    problems.push('RUNNER_SHARED_SECRET: at least 16 characters (or unset, for runners that take unsigned requests)');
   const publicUrl = env.PUBLIC_URL ? String(env.PUBLIC_URL) : undefined;
   if (publicUrl && !/^https?:\/\//.test(publicUrl)) problems.push(`PUBLIC_URL=${JSON.stringify(publicUrl)}: must be an http(s) URL`);
   const config: EdgeConfig = {
@@ -152,7 +153,7 @@ export function parseEdgeConfig(env: EnvVars, extraRunners: readonly RunnerEndpo
       wasmMaxQueue: Math.max(wasmFallbackMaxBatch, intVar(env, 'WASM_MAX_QUEUE', 32, 1, 100_000, problems)),
       retryAfterS: intVar(env, 'RETRY_AFTER_S', 5, 1, 3600, problems),
     },
-    runners: [...urls.map((url) => ({ url, secret })), ...extraRunners],
+    runners: [...urls.map((url) => ({ url, secret: secret || null })), ...extraRunners],
     runnerHealthTtlMs: intVar(env, 'RUNNER_HEALTH_TTL_MS', 5_000, 0, 3_600_000, problems),
     runnerTimeoutMs: intVar(env, 'RUNNER_TIMEOUT_MS', 120_000, 100, 3_600_000, problems),
     maxBodyBytes: intVar(env, 'MAX_BODY_BYTES', 16_384, 1_024, 1 << 20, problems),

@@ -2,4 +2,3 @@ export * from './aurora.ts';
 export * from './base64.ts';
 export * from './oip.ts';
 export * from './signing.ts';
-export * from './runner-api.ts';

@@ -1,5 +1,4 @@
 import { MAX_SEED, sha256Hex } from '@aurora-edge/model';
-import { base64ToBytes, type RunnerItem } from '@aurora-edge/protocol';
 import { cacheKey } from '../cache/key.ts';
 import type { CachedImage, ImageStore, ImageToStore } from '../cache/store.ts';
 import { EdgeError, isDatabaseBusy } from '../errors.ts';
@@ -265,10 +264,10 @@ export class GenerationService {
     const { wasmMaxBatch, wasmFallbackMaxBatch, wasmMaxQueue, retryAfterS } = this.routing;
     const wasmFull = () => model.wasm.depth + seeds.length > wasmMaxQueue;
     if (seeds.length > wasmMaxBatch || wasmFull()) {
-      const items: RunnerItem[] = seeds.map((seed) => ({ prompt, seed, psi, bundle: model.id }));
       try {
-        const res = await this.runners.generate(items, model);
-        return { pngs: res.images.map((img) => base64ToBytes(img.pngBase64)), route: 'runner', runMs: res.timings.runMs };
+        // The ids checkPrompt made: the runner gets them as its input_ids, never the prompt text.
+        const res = await this.runners.generate({ tokenIds, seeds, psi }, model);
+        return { pngs: res.pngs, route: 'runner', runMs: res.runMs };
       } catch (error) {
         if (!(error instanceof NoRunnerError)) throw error;
         if (seeds.length > wasmFallbackMaxBatch) {

@@ -10,7 +10,7 @@ export interface LocalRunner {
   readonly url: string;
   readonly secret: string;
   readonly child: ChildProcess;
-  /** Resolves once GET /readyz answers 200; rejects if the runner exits or the wait times out. */
+  /** Resolves once GET /v2/health/ready answers 200; rejects if the runner exits or the wait times out. */
   readonly ready: Promise<void>;
   stop(): Promise<void>;
 }
@@ -68,7 +68,7 @@ export function freePort(): Promise<number> {
 /**
  * Starts the GPU runner (`entry`, run through tsx) as a child process on a free loopback port
  * with the given shared secret, and ends it with the parent. Code against its protocol only: PORT, HOST,
- * RUNNER_SHARED_SECRET, RUNNER_BUNDLES and GET /readyz.
+ * RUNNER_SHARED_SECRET, RUNNER_BUNDLES and GET /v2/health/ready (the Open Inference Protocol's readiness).
  */
 export async function startLocalRunner(options: LocalRunnerOptions): Promise<LocalRunner> {
   const port = options.port ?? (await freePort());
@@ -116,7 +116,8 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     while (Date.now() < deadline) {
       if (gone) throw new Error(`the local GPU runner exited (code ${child.exitCode}) before it was ready; its last output:\n${recent.join('\n')}`);
       try {
-        const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
+        const res = await fetch(`${url}/v2/health/ready`, { signal: AbortSignal.timeout(1000) });
+        await res.body?.cancel();
         if (res.ok) return;
       } catch {
         // not listening yet

@@ -9,7 +9,7 @@ const STABLE_MS = 60_000;
 export interface SupervisorHooks {
   /** The runner process ended (health must say so now, not after a TTL). */
   onExit?: (reason: string) => void;
-  /** A restarted runner answers /readyz again. */
+  /** A restarted runner answers /v2/health/ready again. */
   onReady?: () => void;
 }
 

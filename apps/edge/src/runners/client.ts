@@ -1,16 +1,24 @@
 import {
-  type RunnerGenerateResponse,
-  type RunnerInfo,
-  type RunnerItem,
-  runnerGenerateResponseSchema,
-  runnerInfoSchema,
+  decodeInferResponse,
+  encodeInferRequest,
+  INFERENCE_HEADER_CONTENT_LENGTH,
+  type InferResponse,
+  type ModelConfig,
+  type ModelMetadata,
+  modelConfigSchema,
+  modelMetadataSchema,
+  OipFormatError,
   signRequest,
+  type Tensor,
 } from '@aurora-edge/protocol';
 
-/** One GPU runner as configured: its base URL and the HMAC secret it shares with the gateway. */
+/**
+ * One GPU runner as configured: its base URL and, when it checks signatures, the HMAC secret it
+ * shares with the gateway (null for a server that authenticates at a proxy in front, as Triton does).
+ */
 export interface RunnerEndpoint {
   readonly url: string;
-  readonly secret: string;
+  readonly secret: string | null;
 }
 
 /** A runner call that failed; `retryable` false means another runner would fail the same way. */
@@ -35,7 +43,13 @@ export class RunnerCallError extends Error {
   }
 }
 
-/** Talks the protocol of packages/protocol to one runner (signed requests, validated answers). */
+const segment = encodeURIComponent;
+
+/**
+ * Talks the Open Inference Protocol v2 (KServe v2 / Triton) to one runner: health, model metadata
+ * and config, and infer with JSON inputs and binary outputs. Requests are signed when the endpoint
+ * has a secret.
+ */
 export class RunnerClient {
   private readonly base: URL;
   private readonly fetchFn: typeof fetch;
@@ -53,28 +67,70 @@ export class RunnerClient {
     return this.endpoint.url;
   }
 
-  /** GET /readyz: the runner's info when it is ready, else a RunnerCallError. */
-  async ready(timeoutMs: number): Promise<RunnerInfo> {
-    const res = await this.call('GET', 'readyz', undefined, timeoutMs);
-    const info = runnerInfoSchema.safeParse(await res.json().catch(() => null));
-    if (!info.success || !info.data.ready) throw new RunnerCallError(this.url, 'readyz answered without a ready RunnerInfo', true);
-    return info.data;
+  /** GET /v2/health/ready: resolves when the server is ready, else a RunnerCallError. */
+  async ready(timeoutMs: number): Promise<void> {
+    const res = await this.call('GET', 'v2/health/ready', undefined, {}, timeoutMs);
+    await res.body?.cancel();
   }
 
-  /** POST /v1/generate: one image per item, in item order. */
-  async generate(items: readonly RunnerItem[], timeoutMs: number): Promise<RunnerGenerateResponse> {
-    const res = await this.call('POST', 'v1/generate', JSON.stringify({ items }), timeoutMs);
-    const parsed = runnerGenerateResponseSchema.safeParse(await res.json().catch(() => null));
-    if (!parsed.success) throw new RunnerCallError(this.url, `invalid generate response: ${parsed.error.issues[0]?.message}`, true);
-    if (parsed.data.images.length !== items.length)
-      throw new RunnerCallError(this.url, `sent ${items.length} items, got ${parsed.data.images.length} images`, true);
+  /** GET /v2/models/{model}: the model's metadata; a 404 is a RunnerCallError with status 404. */
+  async modelMetadata(model: string, timeoutMs: number): Promise<ModelMetadata> {
+    const res = await this.call('GET', `v2/models/${segment(model)}`, undefined, {}, timeoutMs);
+    const parsed = modelMetadataSchema.safeParse(await res.json().catch(() => null));
+    if (!parsed.success) throw new RunnerCallError(this.url, `invalid model metadata for ${model}: ${parsed.error.issues[0]?.message}`, true);
     return parsed.data;
   }
 
-  private async call(method: string, path: string, body: string | undefined, timeoutMs: number): Promise<Response> {
+  /** GET /v2/models/{model}/config (Triton's model configuration extension); null where the server has none. */
+  async modelConfig(model: string, timeoutMs: number): Promise<ModelConfig | null> {
+    let res: Response;
+    try {
+      res = await this.call('GET', `v2/models/${segment(model)}/config`, undefined, {}, timeoutMs);
+    } catch (error) {
+      if (error instanceof RunnerCallError && (error.status === 404 || error.status === 400 || error.status === 405)) return null;
+      throw error;
+    }
+    const parsed = modelConfigSchema.safeParse(await res.json().catch(() => null));
+    return parsed.success ? parsed.data : null;
+  }
+
+  /**
+   * POST /v2/models/{model}[/versions/{version}]/infer with the inputs as JSON tensors and every
+   * output asked for as binary data (request-level binary_data_output).
+   */
+  async infer(
+    model: string,
+    version: string | null,
+    inputs: readonly Tensor[],
+    timeoutMs: number,
+  ): Promise<{ response: InferResponse; outputs: Map<string, Tensor> }> {
+    const { body, headers } = encodeInferRequest(inputs, { binaryInputs: false, binaryOutputs: true });
+    const path = `v2/models/${segment(model)}${version === null ? '' : `/versions/${segment(version)}`}/infer`;
+    const res = await this.call('POST', path, body, headers, timeoutMs);
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await res.arrayBuffer());
+    } catch (error) {
+      throw new RunnerCallError(this.url, `POST /${path}: reading the response failed: ${(error as Error).message}`, true, { cause: error });
+    }
+    try {
+      return decodeInferResponse(bytes, res.headers.get(INFERENCE_HEADER_CONTENT_LENGTH));
+    } catch (error) {
+      if (!(error instanceof OipFormatError)) throw error;
+      throw new RunnerCallError(this.url, `invalid infer response: ${error.message}`, true, { cause: error });
+    }
+  }
+
+  private async call(
+    method: string,
+    path: string,
+    body: Uint8Array<ArrayBuffer> | undefined,
+    extra: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<Response> {
     const url = new URL(path, this.base);
-    const headers: Record<string, string> = await signRequest(this.endpoint.secret, method, url.pathname + url.search, body ?? '');
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const signed = this.endpoint.secret === null ? {} : await signRequest(this.endpoint.secret, method, url.pathname + url.search, body ?? '');
+    const headers = { ...extra, ...signed };
     let res: Response;
     try {
       res = await this.fetchFn(url.toString(), { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
