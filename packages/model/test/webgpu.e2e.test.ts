@@ -55,7 +55,8 @@ describe.skipIf(!probe.ok)('the WebGPU execution provider', () => {
     const dir = tinyBundleDir();
     const m = readBundleDir(dir).manifest;
     expect(m.generator.gpuGraph).toBe('generator-gpu.onnx');
-    for (const graph of [m.generator.gpuGraph as string, m.textEncoder.graph, m.generator.stages?.text as string, m.generator.stages?.imageGpu as string]) {
+    // serving-gpu.onnx: what AuroraPipeline runs on webgpu (text encoder, generator and the uint8 postprocess in one graph).
+    for (const graph of [m.serving?.gpuGraph as string, m.generator.gpuGraph as string, m.textEncoder.graph, m.generator.stages?.text as string, m.generator.stages?.imageGpu as string]) {
       const placed = await reportPlacements(path.join(dir, graph), 'webgpu');
       expect(placed.byProvider.WebGpuExecutionProvider, graph).toBeGreaterThan(0);
       expect(placed.fallback, graph).toEqual([]);
