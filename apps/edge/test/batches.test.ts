@@ -426,6 +426,31 @@ describe('GET /v1/batches/{id}/events', () => {
   });
 });
 
+describe('an event stream whose client goes away', () => {
+  it('stops reading the database', async () => {
+    const t = setup();
+    Object.assign(t.deps.batches!, { sse: { pollMs: 10, keepAliveMs: 1000 } });
+    const batch = await (await post(t, { items: [{ prompt: 'a red circle', seed: 1 }] })).json();
+    const store = t.deps.batches!.store;
+    let reads = 0;
+    const events = store.events.bind(store);
+    store.events = (...args: Parameters<typeof store.events>) => {
+      reads++;
+      return events(...args);
+    };
+    const res = await t.request(`/v1/batches/${batch.id}/events`);
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('event: progress');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(reads).toBeGreaterThan(1);
+    await reader.cancel();
+    await new Promise((r) => setTimeout(r, 50));
+    const after = reads;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(reads).toBe(after);
+  });
+});
+
 describe('Idempotency-Key on POST /v1/batches', () => {
   it('replays the same batch, 422 on another body, and the replay is not charged', async () => {
     const t = setup({ ANON_RPM: '1' });
