@@ -33,6 +33,8 @@ describe('aurora keys', () => {
     const secret = secretIn(created.out)!;
     expect(secret).toBeDefined();
     const id = /key_[0-9A-Za-z]{12}/.exec(created.out)![0];
+    // The key's webhook signing secret is printed once too (batch webhooks are signed with it).
+    expect(created.out).toMatch(/Webhook signing secret[^\n]*\n\n {2}whsec_[A-Za-z0-9+/]{32}\n/);
 
     const bytes = fs.readFileSync(db).toString('latin1') + (fs.existsSync(`${db}-wal`) ? fs.readFileSync(`${db}-wal`).toString('latin1') : '');
     expect(bytes).not.toContain(secret);
