@@ -77,9 +77,8 @@ export function buildBundle(spec: BundleSpec): BuiltBundle {
     const graph = buildImageStage(spec.generator.config, weights, { moe: 'grouped' }).graph;
     files.set(stages.imageGpu, [encodeModel(graph, { external: reuse, docString: `${spec.id} generator, image stage (grouped MoE)` }).model]);
   }
-  // One set of text-encoder weight arrays too: the serving graph reads them again.
-  const textWeights = sharedProvider(spec.textEncoder.provider);
-  const text = buildClipText(spec.textEncoder.config, textWeights);
+  // The provider itself (not a shared wrapper): its finish() checks a checkpoint against the tower.
+  const text = buildClipText(spec.textEncoder.config, spec.textEncoder.provider);
   const textEncoded = encodeModel(text.graph, { external: external ? { location: 'text-encoder.onnx.data' } : undefined, docString: `${spec.id} text encoder` });
   const textData = addGraph('text-encoder.onnx', textEncoded);
   files.set(VOCAB_FILE, [spec.vocab.bytes]);
@@ -92,7 +91,8 @@ export function buildBundle(spec: BundleSpec): BuiltBundle {
   const serving = encodeServingFiles({
     id: spec.id,
     generator: { config: spec.generator.config, provider: weights },
-    textEncoder: { config: spec.textEncoder.config, provider: textWeights },
+    // Providers give the same values for a name every time (seeded by name, or the checkpoint's own arrays).
+    textEncoder: { config: spec.textEncoder.config, provider: spec.textEncoder.provider },
     centerCount: sampling.centerCount,
     gpu: gpuGraph !== undefined,
     externalData: external ? servingData : undefined,
