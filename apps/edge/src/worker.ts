@@ -181,7 +181,7 @@ async function sweep(app: Built, env: WorkerEnv): Promise<void> {
   }
 }
 
-/** The consumer sweeps as well as the cron trigger, at most once a minute per isolate (or per BATCH_REQUEUE_AFTER_MS when shorter). */
+/** The consumer and batch requests sweep as well as the cron trigger, at most once a minute per isolate (or per BATCH_REQUEUE_AFTER_MS when shorter). */
 const sweepDue = (app: Built, env: WorkerEnv) => Date.now() - app.lastSweep >= Math.min(60_000, requeueAfterMs(env));
 
 /** A batch POST (create, cancel) that may have written webhook messages: they go out after the response. */
@@ -208,7 +208,10 @@ export default {
       return Response.json({ error: { code: 'startup_failed', message, type: 'server_error', param: null } }, { status: 503, headers: { 'retry-after': '5' } });
     }
     const response = await app.app.fetch(request, env, ctx);
-    if (request.method === 'POST' && response.ok && BATCH_POST.test(new URL(request.url).pathname)) ctx.waitUntil(deliverWebhooks(app));
+    const { pathname } = new URL(request.url);
+    if (request.method === 'POST' && response.ok && BATCH_POST.test(pathname)) ctx.waitUntil(deliverWebhooks(app));
+    // Someone is watching batches: sweep too (local dev fires no cron), at most once an interval per isolate.
+    if (pathname.startsWith('/v1/batches') && sweepDue(app, env)) ctx.waitUntil(sweep(app, env));
     return response;
   },
 
