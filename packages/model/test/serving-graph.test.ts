@@ -61,6 +61,15 @@ describe('the serving graph in a bundle', () => {
     dir = tinyBundleDir();
     old = withoutServing(tinyBundleDir());
   });
+  // One pipeline per (runtime, bundle) for the whole file: loading is most of a small test's time.
+  const loaded = new Map<string, Promise<AuroraPipeline>>();
+  const pipelineOf = (name: string, load: () => Promise<OrtModule>, options: { preferPaths?: boolean }, bundle: string): Promise<AuroraPipeline> => {
+    const key = `${name} ${bundle}`;
+    let p = loaded.get(key);
+    if (!p) loaded.set(key, (p = load().then((ort) => AuroraPipeline.load(ort, readBundleDir(bundle), options))));
+    return p;
+  };
+  const nodeOf = (bundle: string) => pipelineOf(runtimes[0][0], runtimes[0][1], runtimes[0][2], bundle);
 
   it('is in the manifest, covered by its sha256s, and reads the existing data files (no weights of its own)', () => {
     const m = readBundleDir(dir).manifest;
@@ -90,10 +99,9 @@ describe('the serving graph in a bundle', () => {
     expect(() => servingTensors(readBundleDir(old).manifest)).toThrow(/aurora upgrade/);
   });
 
-  it.each(runtimes)('makes the same PNG bytes as the text encoder + generator graphs did, on %s', async (_, load, options) => {
-    const ort = await load();
-    const serving = await AuroraPipeline.load(ort, readBundleDir(dir), options);
-    const before = await AuroraPipeline.load(ort, readBundleDir(old), options);
+  it.each(runtimes)('makes the same PNG bytes as the text encoder + generator graphs did, on %s', async (name, load, options) => {
+    const serving = await pipelineOf(name, load, options, dir);
+    const before = await pipelineOf(name, load, options, old);
     expect(serving.serving).not.toBeNull();
     expect(serving.generator).toBeNull();
     expect(before.serving).toBeNull();
@@ -101,9 +109,8 @@ describe('the serving graph in a bundle', () => {
     a.forEach((img, i) => expect(Buffer.from(img.png).equals(Buffer.from(b[i].png)), `${REQUESTS[i].prompt} seed ${REQUESTS[i].seed}`).toBe(true));
   });
 
-  it.each(runtimes)('gives each row the bytes it has alone, whatever else is in the batch, on %s', async (_, load, options) => {
-    const ort = await load();
-    const pipeline = await AuroraPipeline.load(ort, readBundleDir(dir), options);
+  it.each(runtimes)('gives each row the bytes it has alone, whatever else is in the batch, on %s', async (name, load, options) => {
+    const pipeline = await pipelineOf(name, load, options, dir);
     const together = await pipeline.generate(REQUESTS);
     for (const [i, r] of REQUESTS.entries()) {
       const [alone] = await pipeline.generate([r]);
@@ -112,7 +119,7 @@ describe('the serving graph in a bundle', () => {
   });
 
   it('returns the partial images on request: the synthesis lower-resolution images, postprocessed alike, without changing the image', async () => {
-    const pipeline = await AuroraPipeline.load(ortNode, readBundleDir(dir), { preferPaths: true });
+    const pipeline = await nodeOf(dir);
     const requests = REQUESTS.slice(0, 3);
     const withPartials = await pipeline.generate(requests, { partials: true });
     const plain = await pipeline.generate(requests);
@@ -163,13 +170,13 @@ describe('the serving graph in a bundle', () => {
       });
     });
     // A bundle without the serving graph has no partial images to give.
-    const before = await AuroraPipeline.load(ortNode, readBundleDir(old), { preferPaths: true });
+    const before = await nodeOf(old);
     expect((await before.generate(requests.slice(0, 1), { partials: true }))[0].partials).toEqual([]);
   });
 
   it('ServingSession runs the graph on raw tensors (serving-gpu.onnx, the grouped MoE, within the parity bound) and checks their sizes', async () => {
     const source = readBundleDir(dir);
-    const pipeline = await AuroraPipeline.load(ortNode, source, { preferPaths: true });
+    const pipeline = await nodeOf(dir);
     const [cpu, gpu] = await Promise.all([
       ServingSession.load(ortNode, source, { preferPaths: true }),
       ServingSession.load(ortNode, source, { preferPaths: true, generatorGraph: 'gpu' }),
