@@ -5,7 +5,7 @@
  * requests, answers 429 at once and keeps the health endpoints live even during a long GPU batch.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { AuroraPipeline } from '@aurora-edge/model';
+import { type AuroraPipeline, sampleLatents } from '@aurora-edge/model';
 import { loadOrtNode, readBundleDir } from '@aurora-edge/model/node';
 import { loadPipelines } from './execution-provider.ts';
 import { runServing } from './serving.ts';
@@ -19,7 +19,13 @@ let pipeline: AuroraPipeline;
 try {
   [pipeline] = await loadPipelines(await loadOrtNode(), [readBundleDir(config.bundleDir)], config.executionProvider, config);
   const started = performance.now();
-  await pipeline.generate(Array.from({ length: config.warmUpBatch }, (_, i) => ({ prompt: 'warm-up', seed: i })));
+  // A full-size batch through the path requests take, so the first real batch finds the sessions warm.
+  const n = config.warmUpBatch;
+  const ids = pipeline.text.tokenize('warm-up');
+  const inputIds = new Int32Array(n * ids.length);
+  for (let i = 0; i < n; i++) inputIds.set(ids, i * ids.length);
+  const z = sampleLatents(Array.from({ length: n }, (_, i) => i), pipeline.manifest.generator.config.z_dim);
+  await runServing(pipeline, { batch: n, inputIds, z, psi: new Float32Array(n).fill(pipeline.manifest.sampling.defaultPsi) });
   send({ type: 'ready', warmUpMs: Math.round(performance.now() - started) });
 } catch (error) {
   send({ type: 'failed', message: (error as Error).message ?? String(error) });
