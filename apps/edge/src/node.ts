@@ -4,7 +4,8 @@
  * configured in RUNNERS, served by @hono/node-server.
  *   npm start                       (repo root) -> this file
  *   PORT=8787 HOST DATABASE_PATH LOCAL_RUNNER=1 EDGE_BUNDLES, and the shared variables of config.ts;
- *   on Postgres DATABASE_URL PG_POOL_MAX FLIGHT_LEASE_MS FLIGHT_POLL_MS FLIGHT_MAX_WAIT_MS (docs/node.md)
+ *   on Postgres DATABASE_URL PG_POOL_MAX FLIGHT_LEASE_MS FLIGHT_POLL_MS FLIGHT_MAX_WAIT_MS (docs/node.md);
+ *   batches: a batch loop (BATCH_CONCURRENCY, BATCH_MAX_RUNNING, BATCH_POLL_MS, BATCH_LEASE_MS) and the webhook outbox sender
  * Without EDGE_BUNDLES it serves aurora-tiny (the default, built here) and then the trained bundles
  * committed under models/ (node/shipped-models.ts); EDGE_BUNDLES names exactly the bundles served.
  * It serves the <aurora-image> script from its built assets (EDGE_ASSETS_DIR, default
@@ -196,13 +197,13 @@ export async function startNodeGateway(options: NodeGatewayOptions = {}): Promis
     // Batch items of every gateway on this database, leased and run here beside the requests.
     const batches = deps.batches;
     if (batches && config.batches.maxRunning > 0) {
-      const { routing } = config;
       batchLoop = new BatchLoop(
         {
           store: batches.store,
           generate: batches.generate,
-          // Without a GPU runner, calls the in-process fallback can take; with one, whole items.
-          maxImagesPerCall: config.runners.length > 0 ? 16 : Math.max(1, routing.wasmFallbackMaxBatch),
+          // Without a GPU runner one image per call: the in-process queue is first come, first served, so
+          // an interactive request then waits behind at most one image per running item, not a whole item's n.
+          maxImagesPerCall: config.runners.length > 0 ? 16 : 1,
           leaseMs: config.batches.leaseMs,
           defer: ctx.waitUntil,
           log: (message, error) => log(`${message}${error ? ` ${(error as Error)?.message ?? String(error)}` : ''}`),
