@@ -17,11 +17,14 @@
  * size (bench/size.ts: the Worker's JS as wrangler bundles it, the embed script and its local chunk).
  * scale (bench/scale.ts: two Node gateways on one Postgres: cache hits/s through both, generations for
  * 40 concurrent identical misses across them; skipped without Postgres's server binaries).
+ * batches (bench/batches.ts: interactive generation latency while a 2,000-image batch runs on the
+ * same gateway, vs idle, and the batch's throughput beside it).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
+import { runBatchesBench } from './batches.ts';
 import { runBrowserBench } from './browser.ts';
 import { runEvalBench } from './eval.ts';
 import { runGatewayBench } from './gateway.ts';
@@ -73,6 +76,7 @@ const sections: { name: string; run: () => Promise<Results> }[] = [
   { name: 'eval', run: runEvalBench },
   { name: 'size', run: runSizeBench },
   { name: 'scale', run: runScaleBench },
+  { name: 'batches', run: runBatchesBench },
 ];
 
 const previous: Results = fs.existsSync(RESULTS) ? JSON.parse(fs.readFileSync(RESULTS, 'utf8')) : {};

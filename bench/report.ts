@@ -196,16 +196,28 @@ export function renderReport(r: Results, ctx: ReportContext): string {
     'goal 1: single flight across gateways (Postgres claims)',
   );
   row(
+    'batches',
+    'interactive p99 while a 2,000-image batch runs / idle p99',
+    num(r['batches.interactive_p99_ratio'], 2) && `${num(r['batches.interactive_p99_ratio'], 2)}x`,
+    r['batches.interactive_p99_idle_ms'] === undefined
+      ? undefined
+      : `p99 ${num(r['batches.interactive_p99_busy_ms'], 0)} ms busy vs ${num(r['batches.interactive_p99_idle_ms'], 0)} ms idle; batch ${num(r['batches.images_per_s'], 1)} images/s beside it (WASM, BATCH_MAX_RUNNING 4)`,
+  );
+  row(
     'size',
     "Worker's JS, as wrangler deploy bundles it (minified)",
     num(r['size.worker_js_kb'], 1) && `${num(r['size.worker_js_kb'], 1)} KB`,
-    r['size.worker_js_gzip_kb'] === undefined ? undefined : `${num(r['size.worker_js_gzip_kb'], 1)} KB gzipped; plus ${num(r['size.worker_wasm_kb'], 0)} KB of onnxruntime-web wasm`,
+    r['size.worker_js_gzip_kb'] === undefined
+      ? undefined
+      : `${num(r['size.worker_js_gzip_kb'], 1)} KB gzipped; plus ${num(r['size.worker_wasm_kb'], 0)} KB of onnxruntime-web wasm`,
   );
   row(
     'size',
     '<aurora-image> local-mode chunk (minified)',
     num(r['size.embed_local_kb'], 1) && `${num(r['size.embed_local_kb'], 1)} KB`,
-    r['size.embed_local_gzip_kb'] === undefined ? undefined : `${num(r['size.embed_local_gzip_kb'], 1)} KB gzipped; embed.js itself ${num(r['size.embed_js_kb'], 1)} KB`,
+    r['size.embed_local_gzip_kb'] === undefined
+      ? undefined
+      : `${num(r['size.embed_local_gzip_kb'], 1)} KB gzipped; embed.js itself ${num(r['size.embed_js_kb'], 1)} KB`,
   );
   row('gateway', 'GET /v1/images/{id}.png (cached)', num(r['gateway.image_get_rps'], 0) && `${num(r['gateway.image_get_rps'], 0)} req/s`);
   row(
@@ -264,16 +276,30 @@ export function renderReport(r: Results, ctx: ReportContext): string {
     const emulated = r['gpu.cpu_emulated'] === 1;
     const claim = emulated ? 'CPU-emulated adapter: correctness only, no speed claim' : '';
     row('gpu', 'adapter', ctx.notes.gpu_adapter ?? 'webgpu', emulated ? 'CPU-emulated (lavapipe/SwiftShader): tests only' : 'real GPU');
-    row('gpu', 'generator + text encoder nodes on the CPU (fallbacks)', `${r['gpu.fallback_nodes'] ?? '?'} + ${r['gpu.text_encoder_fallback_nodes'] ?? '?'}`, `memcpy ${r['gpu.memcpy_nodes'] ?? '?'}; sparse MoE graph: ${r['gpu.fallback_nodes_sparse'] ?? '?'} fallbacks`);
+    row(
+      'gpu',
+      'generator + text encoder nodes on the CPU (fallbacks)',
+      `${r['gpu.fallback_nodes'] ?? '?'} + ${r['gpu.text_encoder_fallback_nodes'] ?? '?'}`,
+      `memcpy ${r['gpu.memcpy_nodes'] ?? '?'}; sparse MoE graph: ${r['gpu.fallback_nodes_sparse'] ?? '?'} fallbacks`,
+    );
     for (const b of [1, 8, 32]) {
-      if (r[`gpu.tiny_ms_b${b}`] !== undefined) row('gpu', `aurora-tiny, webgpu, batch ${b}`, perImage(r[`gpu.tiny_ms_b${b}`]), claim || `vs cpu: ${(100 * (r[`gpu.tiny_parity_identical_b${b}`] ?? 0)).toFixed(3)}% uint8 identical`);
+      if (r[`gpu.tiny_ms_b${b}`] !== undefined)
+        row(
+          'gpu',
+          `aurora-tiny, webgpu, batch ${b}`,
+          perImage(r[`gpu.tiny_ms_b${b}`]),
+          claim || `vs cpu: ${(100 * (r[`gpu.tiny_parity_identical_b${b}`] ?? 0)).toFixed(3)}% uint8 identical`,
+        );
     }
     for (const b of [1, 8, 32]) {
       if (r[`gpu.v1_ms_b${b}`] !== undefined) row('gpu', `aurora-v1, webgpu, batch ${b}`, perImage(r[`gpu.v1_ms_b${b}`]));
     }
     for (const e of ['e4', 'e8', 'e16', 'v1_64']) {
-      const cells = ['sparse', 'dense', 'grouped'].filter((m) => r[`gpu.moe_${m}_ms_${e}`] !== undefined).map((m) => `${m} ${num(r[`gpu.moe_${m}_ms_${e}`], 2)}`);
-      if (cells.length) row('gpu', `MoE layer ms, ${e === 'v1_64' ? "aurora-v1's 64x64 layer" : `32x32 tokens, 256 ch, ${e.slice(1)} experts`}`, cells.join(' / '), claim);
+      const cells = ['sparse', 'dense', 'grouped']
+        .filter((m) => r[`gpu.moe_${m}_ms_${e}`] !== undefined)
+        .map((m) => `${m} ${num(r[`gpu.moe_${m}_ms_${e}`], 2)}`);
+      if (cells.length)
+        row('gpu', `MoE layer ms, ${e === 'v1_64' ? "aurora-v1's 64x64 layer" : `32x32 tokens, 256 ch, ${e.slice(1)} experts`}`, cells.join(' / '), claim);
     }
   }
 
@@ -293,7 +319,9 @@ export function renderReport(r: Results, ctx: ReportContext): string {
 /** Numbers, plus the few descriptions a number needs (`gpu.adapter`: what the gpu.* keys ran on). */
 export function writeResults(file: string, r: Results, descriptions: Record<string, string> = {}): void {
   const clean = Object.fromEntries(
-    [...Object.entries(r).filter(([, v]) => typeof v === 'number' && Number.isFinite(v)), ...Object.entries(descriptions)].sort(([a], [b]) => a.localeCompare(b)),
+    [...Object.entries(r).filter(([, v]) => typeof v === 'number' && Number.isFinite(v)), ...Object.entries(descriptions)].sort(([a], [b]) =>
+      a.localeCompare(b),
+    ),
   );
   fs.writeFileSync(file, `${JSON.stringify(clean, null, 2)}\n`);
 }
