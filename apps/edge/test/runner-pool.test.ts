@@ -7,7 +7,7 @@
  */
 import { decodePng, sampleLatent } from '@aurora-edge/model';
 import { buildTinyBundle } from '@aurora-edge/model/build';
-import { CONTENT_HASH_PARAMETER, decodeInferRequest, encodeInferResponse, INFERENCE_HEADER_CONTENT_LENGTH } from '@aurora-edge/protocol';
+import { CONTENT_HASH_PARAMETER, decodeInferRequest, encodeInferResponse, INFERENCE_HEADER_CONTENT_LENGTH, wantsBinaryOutput } from '@aurora-edge/protocol';
 import { describe, expect, it } from 'vitest';
 import { createRunner, type Runner } from '../../gpu-runner/src/runner.ts';
 import { type ServingBatch, servingShape, servingTensorMetadata } from '../../gpu-runner/src/serving.ts';
@@ -82,6 +82,8 @@ function tritonLike(contentHash: string, calls: string[]) {
     if (p === '/v2/models/aurora-tiny/infer') {
       const body = new Uint8Array(await new Response(init.body).arrayBuffer());
       const { request, inputs } = decodeInferRequest(body, new Headers(init.headers).get(INFERENCE_HEADER_CONTENT_LENGTH));
+      // The exported model also has partial outputs: only what is asked for by name comes back.
+      calls.push(`outputs ${JSON.stringify(request.outputs)}`);
       const z = inputs.get('z')!.data as Float32Array;
       const n = inputs.get('z')!.shape[0];
       const images = new Uint8Array(n * SIZE);
@@ -89,7 +91,7 @@ function tritonLike(contentHash: string, calls: string[]) {
       const out = encodeInferResponse(
         { model_name: 'aurora-tiny', model_version: '1' },
         [{ name: 'images', datatype: 'UINT8', shape: [n, 64, 64, 3], data: images }],
-        () => request.parameters?.binary_data_output === true,
+        (name) => wantsBinaryOutput(request, name),
       );
       return new Response(out.body, { headers: out.headers });
     }
@@ -193,6 +195,7 @@ describe('RunnerPool over the Open Inference Protocol v2', () => {
     expect(paints(res.pngs)).toEqual(Array.from({ length: 10 }, (_, i) => paintOf(10 + i)));
     // max_batch_size 8: two requests.
     expect(calls.triton.filter((c) => c === 'POST /v2/models/aurora-tiny/infer')).toHaveLength(2);
+    expect(calls.triton).toContain('outputs [{"name":"images","parameters":{"binary_data":true}}]');
     expect(calls.stale.filter((c) => c.startsWith('POST'))).toEqual([]);
     expect(logs).toEqual([expect.stringContaining('GPU runner http://stale is not used for aurora-tiny: it serves content eeeeeeeeeeee')]);
   });

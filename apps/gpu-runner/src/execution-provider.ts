@@ -45,9 +45,8 @@ export async function loadPipelines(
   const sessionOptions = sessionOptionsFor(provider, options);
   const out: AuroraPipeline[] = [];
   const generatorGraph = generatorGraphFor(provider);
-  // generatorSession: the runner's serving function (serving.ts) runs the generator graph itself,
-  // also for a bundle that has a serving graph (AuroraPipeline then skips it unless asked).
-  const loadOptions = { preferPaths: true, sessionOptions, generatorGraph, generatorSession: true };
-  for (const source of sources) out.push(await AuroraPipeline.load(ort, source, loadOptions));
+  // A bundle with a serving graph gets its ServingSession (serving-gpu.onnx on GPU providers); one
+  // without gets the text encoder and generator sessions runServing composes.
+  for (const source of sources) out.push(await AuroraPipeline.load(ort, source, { preferPaths: true, sessionOptions, generatorGraph }));
   return out;
 }

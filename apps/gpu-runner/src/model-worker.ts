@@ -24,7 +24,10 @@ try {
   const ids = pipeline.text.tokenize('warm-up');
   const inputIds = new Int32Array(n * ids.length);
   for (let i = 0; i < n; i++) inputIds.set(ids, i * ids.length);
-  const z = sampleLatents(Array.from({ length: n }, (_, i) => i), pipeline.manifest.generator.config.z_dim);
+  const z = sampleLatents(
+    Array.from({ length: n }, (_, i) => i),
+    pipeline.manifest.generator.config.z_dim,
+  );
   await runServing(pipeline, { batch: n, inputIds, z, psi: new Float32Array(n).fill(pipeline.manifest.sampling.defaultPsi) });
   send({ type: 'ready', warmUpMs: Math.round(performance.now() - started) });
 } catch (error) {

@@ -2,11 +2,12 @@
  * The serving model: token ids, latents and psi in, uint8 NHWC images out, the tensors of the OIP v2
  * model the runner serves (and of the serving graph a Triton model repository holds).
  *
- * Until @aurora-edge/model ships its ServingSession (one serving.onnx graph computing exactly
- * this), the computation is composed here from today's pieces, exactly as AuroraPipeline.generate
- * does it: PromptEncoder.encodeIds once per distinct row of ids, GeneratorSession.run with the
- * text-conditional centre's latents, then the reference postprocess (toUint8Image). `runServing`
- * is the one function to swap for ServingSession.run.
+ * `runServing` is the one function the runner computes with: the bundle's serving graph through
+ * @aurora-edge/model's ServingSession (the pipeline loads it when the manifest has `serving`), or,
+ * for a bundle made before serving graphs existed, the same computation composed from the
+ * pipeline's parts exactly as AuroraPipeline.generate did it: PromptEncoder.encodeIds once per
+ * distinct row of ids, GeneratorSession.run with the text-conditional centre's latents, then the
+ * reference postprocess (toUint8Image).
  */
 import { type AuroraPipeline, type BundleManifest, sampleCenterLatents, toUint8Image } from '@aurora-edge/model';
 import { AURORA_TENSORS, type MetadataTensor } from '@aurora-edge/protocol';
@@ -64,6 +65,11 @@ const centres = new WeakMap<AuroraPipeline, Float32Array>();
 
 /** Runs one batch through the bundle's sessions: byte for byte what AuroraPipeline.generate makes for the same rows. */
 export async function runServing(pipeline: AuroraPipeline, input: ServingBatch): Promise<ServingOutput> {
+  if (pipeline.serving) {
+    const out = await pipeline.serving.run({ batch: input.batch, inputIds: input.inputIds, z: input.z, psi: input.psi });
+    // A copy of our own: the worker transfers its buffer, which must not be onnxruntime's.
+    return { images: new Uint8Array(out.images), dims: out.dims };
+  }
   const m = pipeline.manifest;
   const { contextLength: L, zDim } = servingShape(m);
   const n = input.batch;
@@ -91,9 +97,8 @@ export async function runServing(pipeline: AuroraPipeline, input: ServingBatch):
   if (!centre) centres.set(pipeline, (centre = sampleCenterLatents(m.sampling.centerCount, zDim)));
   const centerZ = new Float32Array(n * centre.length);
   for (let i = 0; i < n; i++) centerZ.set(centre, i * centre.length);
-  // Loaded with generatorSession (loadPipelines): a bundle with a serving graph keeps its generator session too.
   const generator = pipeline.generator;
-  if (!generator) throw new Error('the pipeline was loaded without its generator session');
+  if (!generator) throw new Error('the pipeline has neither a serving graph nor a generator session');
   const out = await generator.run({
     textTokens,
     eotIndex: promptOf.map((p) => encoded.eotIndex[p]),

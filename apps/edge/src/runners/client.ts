@@ -95,16 +95,18 @@ export class RunnerClient {
   }
 
   /**
-   * POST /v2/models/{model}[/versions/{version}]/infer with the inputs as JSON tensors and every
-   * output asked for as binary data (request-level binary_data_output).
+   * POST /v2/models/{model}[/versions/{version}]/infer with the inputs as JSON tensors and the
+   * `outputs` asked for by name, each as binary data (without a list a server returns every output
+   * the model has, partial images included).
    */
   async infer(
     model: string,
     version: string | null,
     inputs: readonly Tensor[],
+    outputs: readonly string[],
     timeoutMs: number,
   ): Promise<{ response: InferResponse; outputs: Map<string, Tensor> }> {
-    const { body, headers } = encodeInferRequest(inputs, { binaryInputs: false, binaryOutputs: true });
+    const { body, headers } = encodeInferRequest(inputs, { binaryInputs: false, binaryOutputs: true, outputs });
     const path = `v2/models/${segment(model)}${version === null ? '' : `/versions/${segment(version)}`}/infer`;
     const res = await this.call('POST', path, body, headers, timeoutMs);
     let bytes: Uint8Array;

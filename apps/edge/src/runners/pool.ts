@@ -231,7 +231,7 @@ export class RunnerPool {
       member.inFlight += rows;
       try {
         const check = member.models.get(keyOf(bundle))!;
-        const { response, outputs } = await member.client.infer(bundle.id, check.version, inputs, this.callTimeout);
+        const { response, outputs } = await member.client.infer(bundle.id, check.version, inputs, [AURORA_TENSORS.images], this.callTimeout);
         const pngs = imagesOf(member.client.url, response.model_name, outputs, rows, bundle);
         const runMs = response.parameters?.run_ms;
         return { pngs, runMs: typeof runMs === 'number' ? runMs : null };
