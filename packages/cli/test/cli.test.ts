@@ -21,8 +21,8 @@ async function run(argv: string[]): Promise<{ code: number; out: string }> {
 describe('the aurora command table', () => {
   it('is every model command and every gateway command, each listed in the usage', () => {
     expect(Object.keys(COMMANDS).sort()).toEqual([...Object.keys(modelCommands), ...Object.keys(edgeCommands)].sort());
-    expect(Object.keys(edgeCommands)).toEqual(['keys']);
-    for (const name of ['generate', 'inspect', 'keys']) expect(usage()).toContain(`aurora ${name}`);
+    expect(Object.keys(edgeCommands).sort()).toEqual(['batch', 'keys']);
+    for (const name of ['generate', 'inspect', 'export', 'keys', 'batch']) expect(usage()).toContain(`aurora ${name}`);
   });
 
   it('runs a model command (inspect)', async () => {
