@@ -82,6 +82,69 @@ describe.skipIf(!postgresAvailable)('the batch store on Postgres', () => {
     expect((await store.cancel(id, 'ip:1')).kind).toBe('cancelled');
   });
 
+  it('stores items as given (texts, bigints, doubles, JSON text, nulls) and finds cached etags among 10,000 keys in one-parameter lookups', async () => {
+    const store = storeOn(database);
+    const id = newBatchId();
+    const given = [
+      { prompt: 'quotes " \' \\ and ünï 🐱', seed: 4_294_967_295, n: 1, psi: 1 / 3 },
+      {
+        prompt: 'p',
+        seed: 0,
+        n: 2,
+        psi: 1,
+        cached: [
+          { id: 'k1', seed: 0, etag: '"e1"' },
+          { id: 'k2', seed: 1, etag: '"e2"' },
+        ],
+      },
+      { prompt: 'q', seed: 7, n: 4, psi: 0.123456789012345 },
+    ];
+    await store.create({ id, owner: 'ip:7', model: 'aurora-tiny', items: given, webhook: null });
+    const { rows } = await database.pool.query('SELECT * FROM batch_items WHERE batch_id = $1 ORDER BY idx', [id]);
+    expect(
+      rows.map((r) => [r.idx, r.owner, Number(r.created_at), r.prompt, Number(r.seed), r.n, r.psi, r.status, r.images, r.error, r.lease_until, r.attempts]),
+    ).toEqual(
+      given.map((g, idx) => [
+        idx,
+        'ip:7',
+        now,
+        g.prompt,
+        g.seed,
+        g.n,
+        g.psi,
+        g.cached ? 'completed' : 'queued',
+        g.cached ? JSON.stringify(g.cached) : null,
+        null,
+        null,
+        0,
+      ]),
+    );
+
+    const { images } = database.dialect.tables;
+    const keys = Array.from({ length: 10_000 }, (_, i) => `pgk${i}`.padEnd(64, 'x'));
+    const present = keys.filter((_, i) => i % 37 === 0);
+    await database.db.insert(images).values(
+      present.map((key) => ({
+        key,
+        model: 'm',
+        contentHash: 'h',
+        prompt: 'p',
+        seed: 1,
+        psi: 0.7,
+        size: '64x64',
+        png: new Uint8Array([1]),
+        byteLength: 1,
+        etag: `"${key.slice(0, 8)}"`,
+        route: 'test',
+        generateMs: 1,
+        createdAt: now,
+      })),
+    );
+    const found = await store.cachedEtags(keys);
+    expect([...found.keys()].sort()).toEqual([...present].sort());
+    expect(found.get(present[1])).toBe(`"${present[1].slice(0, 8)}"`);
+  });
+
   it('stores leasing at once never take the same item (SKIP LOCKED); an owner gets at most perOwner', async () => {
     const pools = await Promise.all([1, 2, 3].map(async () => createPgDb(database.url, MIGRATIONS_PG_DIR)));
     extra.push(...pools);

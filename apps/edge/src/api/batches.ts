@@ -7,7 +7,6 @@ import type { BatchRuntime } from '../batches/runtime.ts';
 import type { BatchRow, BatchItemRow } from '../batches/schema.ts';
 import { newBatchId, type NewBatchItem, type StoredImage, TERMINAL_BATCH, type BatchStatusValue } from '../batches/store.ts';
 import { cacheKey } from '../cache/key.ts';
-import type { CachedImage } from '../cache/store.ts';
 import { EdgeError } from '../errors.ts';
 import { randomSeed } from '../generate/service.ts';
 import { checkWebhookUrl } from '../webhooks/target.ts';
@@ -142,8 +141,6 @@ const hook = (result: { success: boolean; error?: unknown; target?: string }): u
 
 const notFound = (id: string) => EdgeError.notFound('batch_not_found', `no batch ${id}`);
 const eventTypeOf = (status: string) => ((TERMINAL_BATCH as readonly string[]).includes(status) ? status : 'progress');
-/** Cache keys looked up per query at creation. */
-const LOOKUP_CHUNK = 500;
 
 export function registerBatches(app: EdgeApp, { deps, service }: RouteContext): void {
   const runtime = deps.batches;
@@ -177,13 +174,11 @@ export function registerBatches(app: EdgeApp, { deps, service }: RouteContext): 
         items.push({ prompt: item.prompt, seed, n: item.n, psi, keys });
       }
       const all = items.flatMap((item) => item.keys);
-      const hits = new Map<string, CachedImage>();
-      for (let i = 0; i < all.length; i += LOOKUP_CHUNK) {
-        for (const [k, v] of await deps.store.lookup(all.slice(i, i + LOOKUP_CHUNK), false)) hits.set(k, v);
-      }
+      // One lookup per few thousand keys (the store binds them as one parameter: D1 allows 100 per statement).
+      const hits = await runtime.store.cachedEtags(all);
       const ready = items.map((item) => {
         if (!item.keys.every((k) => hits.has(k))) return { ...item, cached: undefined };
-        const cached: StoredImage[] = item.keys.map((k, j) => ({ id: k, seed: item.seed + j, etag: hits.get(k)!.etag }));
+        const cached: StoredImage[] = item.keys.map((k, j) => ({ id: k, seed: item.seed + j, etag: hits.get(k)! }));
         return { ...item, cached };
       });
       // One token per batch that has anything to generate; one answered wholly from the cache is free.

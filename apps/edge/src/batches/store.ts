@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { AtomicStatement, CacheDb, WriteAtomically } from '../cache/db.ts';
-import type { BatchDialect } from './dialect.ts';
+import type { BatchDialect, NewItemRow } from './dialect.ts';
 import type { BatchEventRow, BatchItemRow, BatchRow, WebhookDeliveryRow } from './schema.ts';
 
 /**
@@ -63,8 +63,11 @@ export const PROGRESS_EVENT_MS = 500;
 /** ...and per this share of the batch's images (a terminal event is always written). */
 export const PROGRESS_EVENT_SHARE = 0.01;
 
-/** Rows per INSERT at creation: SQLite binds at most 32766 parameters per statement. */
-const INSERT_CHUNK = 500;
+/**
+ * Cache keys per lookup at creation: each lookup binds them as one JSON text (dialect textIn),
+ * about 70 bytes a key, so 10,000 images take 3 queries, each well within D1's 2 MB per bound string.
+ */
+export const LOOKUP_CHUNK = 4_000;
 
 /** An id: "batch_" and 24 lowercase letters or digits (unbiased: bytes >= 252 are dropped). */
 export function newBatchId(): string {
@@ -107,7 +110,7 @@ export class BatchStore {
    */
   async create(batch: NewBatch): Promise<BatchRow> {
     const now = this.now();
-    const { batches, batchItems } = this.t;
+    const { batches } = this.t;
     let total = 0;
     let done = 0;
     let open = 0;
@@ -136,7 +139,7 @@ export class BatchStore {
       lastEventProgress: open === 0 ? done : 0,
     };
     const statements: AtomicStatement[] = [this.db.insert(batches).values(row)];
-    const rows: (typeof batchItems.$inferInsert)[] = batch.items.map((item, index) => ({
+    const rows: NewItemRow[] = batch.items.map((item, index) => ({
       batchId: batch.id,
       index,
       owner: batch.owner,
@@ -151,10 +154,29 @@ export class BatchStore {
       leaseUntil: null,
       attempts: 0,
     }));
-    for (let i = 0; i < rows.length; i += INSERT_CHUNK) statements.push(this.db.insert(batchItems).values(rows.slice(i, i + INSERT_CHUNK)));
+    // A few statements however many items (D1: 100 parameters per statement; see the dialect).
+    statements.push(...this.dialect.insertItems(this.db, this.t, rows));
     if (open === 0) statements.push(...this.eventStatements(batch.id, now));
     await this.database.writeAtomically(statements);
     return row;
+  }
+
+  /**
+   * The etags of those of `keys` that are in the image cache (a batch item whose images all are
+   * completes at creation). A few queries however many keys: each binds LOOKUP_CHUNK keys as one
+   * parameter (D1 binds at most 100 per statement).
+   */
+  async cachedEtags(keys: readonly string[]): Promise<Map<string, string>> {
+    const { images } = this.dialect.base.tables;
+    const found = new Map<string, string>();
+    for (let i = 0; i < keys.length; i += LOOKUP_CHUNK) {
+      const rows = await this.db
+        .select({ key: images.key, etag: images.etag })
+        .from(images)
+        .where(this.dialect.textIn(images.key, keys.slice(i, i + LOOKUP_CHUNK)));
+      for (const row of rows) found.set(row.key, row.etag);
+    }
+    return found;
   }
 
   /** A batch, if it is `owner`'s (another caller's batch is as good as absent). */
@@ -261,10 +283,10 @@ export class BatchStore {
       .groupBy(this.t.batchItems.owner)
       .having(sql`count(*) >= ${this.int(options.perOwner)}`);
     const exclude = busy.length
-      ? sql` AND i.owner NOT IN (${sql.join(
-          busy.map((o) => sql`${o.owner}`),
-          sql`, `,
-        )})`
+      ? sql` AND NOT ${this.dialect.textIn(
+          sql`i.owner`,
+          busy.map((o) => o.owner),
+        )}`
       : sql``;
     const guard = sql`(SELECT count(*) FROM batch_items r WHERE r.owner = i.owner AND r.status = 'running' AND r.lease_until >= ${at}) < ${this.int(options.perOwner)}`;
     const active = sql`EXISTS (SELECT 1 FROM batches b WHERE b.id = i.batch_id AND b.status IN ('queued', 'running') AND b.cancel_requested = 0)`;

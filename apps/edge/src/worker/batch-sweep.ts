@@ -12,7 +12,7 @@
  * `coalesce(lease_until, 0) <= now`), so an item waiting in a deep queue is not re-enqueued every
  * sweep, only when it has gone untouched for `requeueAfterMs`.
  */
-import { and, eq, gte, inArray, sql } from 'drizzle-orm';
+import { and, eq, gte, sql } from 'drizzle-orm';
 import { batches, batchItems } from '../batches/schema.ts';
 import type { ItemRef } from '../batches/store.ts';
 import type { CacheDb } from '../cache/db.ts';
@@ -76,7 +76,8 @@ export class BatchQueueQueries {
         .where(
           and(
             eq(batchItems.batchId, batchId),
-            inArray(batchItems.index, indexes),
+            // One JSON parameter however many (D1 binds at most 100 per statement).
+            sql`${batchItems.index} IN (SELECT value FROM json_each(${JSON.stringify(indexes)}))`,
             eq(batchItems.status, 'queued'),
             sql`coalesce(${batchItems.leaseUntil}, 0) <= ${now}`,
           ),
