@@ -69,7 +69,13 @@ export async function runRunnerBench(): Promise<Record<string, number>> {
   const tokenizer = await loadBundleTokenizer(source);
   const m = source.manifest;
   const ids = PROMPTS.map((p) => promptTokenIds(tokenizer, p, m.tokenizer.contextLength));
-  const rowOf = (seed: number): ServingRow => ({ bundle: m.id, inputIds: ids[seed % ids.length], z: sampleLatent(seed, m.generator.config.z_dim), psi: 0.7 });
+  const rowOf = (seed: number): ServingRow => ({
+    bundle: m.id,
+    inputIds: ids[seed % ids.length],
+    z: sampleLatent(seed, m.generator.config.z_dim),
+    psi: 0.7,
+    partials: false,
+  });
   const host = await ModelHost.start([dir], {
     executionProvider: 'cpu',
     cudaDeviceId: 0,

@@ -10,6 +10,7 @@ import {
 } from '@aurora-edge/protocol';
 import { BatcherClosedError, type DynamicBatcher, type ItemResult, QueueFullError } from './batcher.ts';
 import { RunnerError } from './errors.ts';
+import { partialOutputName } from './serving.ts';
 import type { RunnerModel } from './state.ts';
 
 /** One row of an inference request: one image to make. */
@@ -20,14 +21,23 @@ export interface ServingRow {
   /** [zDim] latent. */
   readonly z: Float32Array;
   readonly psi: number;
+  /** The request asked for partial images. */
+  readonly partials: boolean;
 }
 
-/** A row's image: HWC uint8 (a view into its batch's NHWC output). */
-export type RunnerBatcher = DynamicBatcher<ServingRow, Uint8Array>;
+/** A row's image and partial images (ServingShape.partials order): HWC uint8 views into its batch's NHWC outputs. */
+export interface RowImages {
+  readonly image: Uint8Array;
+  readonly partials: readonly Uint8Array[];
+}
+
+export type RunnerBatcher = DynamicBatcher<ServingRow, RowImages>;
 
 export interface ParsedInfer {
   readonly request: InferRequest;
   readonly rows: ServingRow[];
+  /** The outputs to answer with, in order: those asked for, else every output of the model. */
+  readonly outputs: string[];
 }
 
 const INPUTS = [AURORA_TENSORS.inputIds, AURORA_TENSORS.z, AURORA_TENSORS.psi] as const;
@@ -62,9 +72,12 @@ export function parseInfer(body: Uint8Array, headerLength: string | undefined, m
   for (const name of inputs.keys()) {
     if (!(INPUTS as readonly string[]).includes(name)) throw bad(`${name}: unknown input (the model takes ${INPUTS.join(', ')})`);
   }
+  const produced = [AURORA_TENSORS.images as string, ...model.shape.partials.map(partialOutputName)];
   for (const out of request.outputs ?? []) {
-    if (out.name !== AURORA_TENSORS.images) throw bad(`${out.name}: unknown output (the model gives ${AURORA_TENSORS.images})`);
+    if (!produced.includes(out.name)) throw bad(`${out.name}: unknown output (the model gives ${produced.join(', ')})`);
   }
+  const outputs = request.outputs ? [...new Set(request.outputs.map((o) => o.name))] : produced;
+  const partials = outputs.some((name) => name !== AURORA_TENSORS.images);
   const { contextLength: L, zDim, vocabSize } = model.shape;
   const ids = expectTensor(inputs, AURORA_TENSORS.inputIds, 'INT32', L);
   const z = expectTensor(inputs, AURORA_TENSORS.z, 'FP32', zDim);
@@ -90,13 +103,14 @@ export function parseInfer(body: Uint8Array, headerLength: string | undefined, m
     inputIds: idData.subarray(i * L, (i + 1) * L),
     z: zData.subarray(i * zDim, (i + 1) * zDim),
     psi: psiData[i],
+    partials,
   }));
-  return { request, rows };
+  return { request, rows, outputs };
 }
 
 /** Queues the rows (all or none), waits for their images and encodes the inference response. */
-export async function infer(batcher: RunnerBatcher, model: RunnerModel, { request, rows }: ParsedInfer, startedAt: number): Promise<EncodedBody> {
-  let pending: Promise<ItemResult<Uint8Array>[]>;
+export async function infer(batcher: RunnerBatcher, model: RunnerModel, { request, rows, outputs }: ParsedInfer, startedAt: number): Promise<EncodedBody> {
+  let pending: Promise<ItemResult<RowImages>[]>;
   try {
     pending = batcher.submit(rows);
   } catch (error) {
@@ -108,18 +122,29 @@ export async function infer(batcher: RunnerBatcher, model: RunnerModel, { reques
     if (error instanceof BatcherClosedError) throw new RunnerError(503, 'shutting_down', 'the runner is shutting down', { headers: { 'retry-after': '1' } });
     throw error;
   }
-  let results: ItemResult<Uint8Array>[];
+  let results: ItemResult<RowImages>[];
   try {
     results = await pending;
   } catch (error) {
     throw new RunnerError(500, 'generation_failed', `generation failed: ${(error as Error).message}`, { cause: error });
   }
-  const { height, width, channels } = model.shape;
-  const size = height * width * channels;
-  const images = new Uint8Array(rows.length * size);
-  results.forEach(({ value }, i) => {
-    if (value.length !== size) throw new RunnerError(500, 'generation_failed', `generation failed: image ${i} has ${value.length} bytes, expected ${size}`);
-    images.set(value, i * size);
+  const { height, width, channels, partials } = model.shape;
+  /** One output tensor: every row's image of side h x w (from `pick`), stacked NHWC. */
+  const stack = (name: string, h: number, w: number, pick: (r: RowImages) => Uint8Array | undefined): Tensor => {
+    const size = h * w * channels;
+    const data = new Uint8Array(rows.length * size);
+    results.forEach(({ value }, i) => {
+      const image = pick(value);
+      if (image?.length !== size)
+        throw new RunnerError(500, 'generation_failed', `generation failed: ${name} of row ${i} has ${image?.length ?? 0} bytes, expected ${size}`);
+      data.set(image, i * size);
+    });
+    return { name, datatype: 'UINT8', shape: [rows.length, h, w, channels], data };
+  };
+  const tensors = outputs.map((name) => {
+    if (name === AURORA_TENSORS.images) return stack(name, height, width, (r) => r.image);
+    const k = partials.findIndex((res) => partialOutputName(res) === name);
+    return stack(name, partials[k], partials[k], (r) => r.partials[k]);
   });
   const runs = new Map(results.map((r) => [r.batch, r.runMs]));
   const round = (ms: number) => Math.round(ms * 100) / 100;
@@ -134,7 +159,7 @@ export async function infer(batcher: RunnerBatcher, model: RunnerModel, { reques
         total_ms: round(performance.now() - startedAt),
       },
     },
-    [{ name: AURORA_TENSORS.images, datatype: 'UINT8', shape: [rows.length, height, width, channels], data: images }],
+    tensors,
     (name) => wantsBinaryOutput(request, name),
   );
 }

@@ -38,7 +38,10 @@ try {
 port.on('message', async ({ id, batch }: ToWorker) => {
   try {
     const output = await runServing(pipeline, batch);
-    send({ type: 'result', id, output }, [output.images.buffer as ArrayBuffer]);
+    send(
+      { type: 'result', id, output },
+      [output.images, ...(output.partials ?? []).map((p) => p.images)].map((a) => a.buffer as ArrayBuffer),
+    );
   } catch (error) {
     const e = error as Error;
     send({ type: 'result', id, error: { name: e.name ?? 'Error', message: e.message ?? String(error) } });

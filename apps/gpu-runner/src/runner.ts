@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import { createRunnerApp } from './app.ts';
 import { DynamicBatcher } from './batcher.ts';
-import type { ServingRow } from './infer.ts';
+import type { RowImages, ServingRow } from './infer.ts';
 import { createRunnerMetrics, instrumentBatches, type RunnerMetrics } from './metrics.ts';
 import type { ServingBatch, ServingOutput } from './serving.ts';
 import { RunnerState } from './state.ts';
@@ -24,7 +24,7 @@ export interface RunnerOptions {
 
 export interface Runner {
   readonly state: RunnerState;
-  readonly batcher: DynamicBatcher<ServingRow, Uint8Array>;
+  readonly batcher: DynamicBatcher<ServingRow, RowImages>;
   readonly metrics: RunnerMetrics;
   readonly app: Hono;
 }
@@ -42,15 +42,18 @@ export function batchOf(rows: readonly ServingRow[]): ServingBatch {
     z.set(r.z, i * zDim);
     psi[i] = r.psi;
   });
-  return { batch: n, inputIds, z, psi };
+  return { batch: n, inputIds, z, psi, partials: rows.some((r) => r.partials) };
 }
 
-/** One batch's NHWC images -> one HWC view per row. */
-export function splitImages(output: ServingOutput, rows: number): Uint8Array[] {
+/** One batch's NHWC images (and partial images) -> one HWC view of each per row. */
+export function splitImages(output: ServingOutput, rows: number): RowImages[] {
   const [n, h, w, c] = output.dims;
   if (n !== rows) throw new Error(`the model returned ${n} images for ${rows} rows`);
-  const size = h * w * c;
-  return Array.from({ length: n }, (_, i) => output.images.subarray(i * size, (i + 1) * size));
+  const row = (images: Uint8Array, size: number, i: number) => images.subarray(i * size, (i + 1) * size);
+  return Array.from({ length: n }, (_, i) => ({
+    image: row(output.images, h * w * c, i),
+    partials: (output.partials ?? []).map((p) => row(p.images, p.dims[1] * p.dims[2] * p.dims[3], i)),
+  }));
 }
 
 /**
@@ -69,7 +72,7 @@ export function createRunner(options: RunnerOptions): Runner {
     { processMetrics: options.processMetrics },
   );
   const run = async (bundle: string, rows: ServingRow[]) => splitImages(await options.runBatch(bundle, batchOf(rows)), rows.length);
-  const batcher = new DynamicBatcher<ServingRow, Uint8Array>({
+  const batcher = new DynamicBatcher<ServingRow, RowImages>({
     keyOf: (row) => row.bundle,
     runBatch: instrumentBatches(metrics, run),
     maxBatch: options.maxBatch,

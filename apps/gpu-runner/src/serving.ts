@@ -10,7 +10,7 @@
  * reference postprocess (toUint8Image).
  */
 import { type AuroraPipeline, type BundleManifest, sampleCenterLatents, toUint8Image } from '@aurora-edge/model';
-import { AURORA_TENSORS, type MetadataTensor } from '@aurora-edge/protocol';
+import { AURORA_TENSORS, type MetadataTensor, PARTIAL_IMAGES_PREFIX } from '@aurora-edge/protocol';
 
 /** One batch of rows, row-major: ids [n, contextLength], z [n, zDim], psi [n]. */
 export interface ServingBatch {
@@ -18,12 +18,18 @@ export interface ServingBatch {
   readonly inputIds: Int32Array;
   readonly z: Float32Array;
   readonly psi: Float32Array;
+  /** Also make the partial images (the serving graph's partial_images_<res> outputs). */
+  readonly partials?: boolean;
 }
+
+export type NhwcDims = readonly [n: number, h: number, w: number, c: number];
 
 export interface ServingOutput {
   /** UINT8 NHWC, [n, H, W, C]. */
   readonly images: Uint8Array;
-  readonly dims: readonly [n: number, h: number, w: number, c: number];
+  readonly dims: NhwcDims;
+  /** With `partials`: each partial_images_<res>, UINT8 NHWC, in the order of ServingShape.partials. */
+  readonly partials?: readonly { readonly res: number; readonly images: Uint8Array; readonly dims: NhwcDims }[];
 }
 
 /** The bundle's serving dimensions. */
@@ -35,6 +41,8 @@ export interface ServingShape {
   readonly channels: number;
   /** Token ids are in [0, vocabSize). */
   readonly vocabSize: number;
+  /** Sides of the partial_images_<res> outputs (the serving graph's; none without one). */
+  readonly partials: readonly number[];
 }
 
 export function servingShape(m: BundleManifest): ServingShape {
@@ -45,8 +53,12 @@ export function servingShape(m: BundleManifest): ServingShape {
     width: m.resolution,
     channels: m.generator.config.image_channels,
     vocabSize: m.textEncoder.config.vocabSize,
+    partials: m.serving?.partials ?? [],
   };
 }
+
+/** The output name of the partial images of side `res`. */
+export const partialOutputName = (res: number): string => `${PARTIAL_IMAGES_PREFIX}${res}`;
 
 /** The model metadata's inputs and outputs (-1: the batch dimension). */
 export function servingTensorMetadata(m: BundleManifest): { inputs: MetadataTensor[]; outputs: MetadataTensor[] } {
@@ -57,7 +69,10 @@ export function servingTensorMetadata(m: BundleManifest): { inputs: MetadataTens
       { name: AURORA_TENSORS.z, datatype: 'FP32', shape: [-1, s.zDim] },
       { name: AURORA_TENSORS.psi, datatype: 'FP32', shape: [-1, 1] },
     ],
-    outputs: [{ name: AURORA_TENSORS.images, datatype: 'UINT8', shape: [-1, s.height, s.width, s.channels] }],
+    outputs: [
+      { name: AURORA_TENSORS.images, datatype: 'UINT8', shape: [-1, s.height, s.width, s.channels] },
+      ...s.partials.map((r): MetadataTensor => ({ name: partialOutputName(r), datatype: 'UINT8', shape: [-1, r, r, s.channels] })),
+    ],
   };
 }
 
@@ -66,9 +81,10 @@ const centres = new WeakMap<AuroraPipeline, Float32Array>();
 /** Runs one batch through the bundle's sessions: byte for byte what AuroraPipeline.generate makes for the same rows. */
 export async function runServing(pipeline: AuroraPipeline, input: ServingBatch): Promise<ServingOutput> {
   if (pipeline.serving) {
-    const out = await pipeline.serving.run({ batch: input.batch, inputIds: input.inputIds, z: input.z, psi: input.psi });
-    // A copy of our own: the worker transfers its buffer, which must not be onnxruntime's.
-    return { images: new Uint8Array(out.images), dims: out.dims };
+    const out = await pipeline.serving.run({ batch: input.batch, inputIds: input.inputIds, z: input.z, psi: input.psi, partials: input.partials });
+    // Copies of our own: the worker transfers their buffers, which must not be onnxruntime's.
+    const partials = out.partials?.map((p) => ({ res: p.res, images: new Uint8Array(p.images), dims: p.dims }));
+    return { images: new Uint8Array(out.images), dims: out.dims, ...(partials ? { partials } : {}) };
   }
   const m = pipeline.manifest;
   const { contextLength: L, zDim } = servingShape(m);

@@ -13,12 +13,15 @@ const manifest = buildTinyBundle().manifest;
 const shape = servingShape(manifest);
 const SECRET = 'app-test-secret-0123456789';
 
-/** A batch function that paints every image with its row's first token id. */
+/** A batch function that paints every image (and partial image) with its row's first token id. */
 async function paint(_bundle: string, batch: ServingBatch): Promise<ServingOutput> {
-  const size = shape.height * shape.width * shape.channels;
-  const images = new Uint8Array(batch.batch * size);
-  for (let i = 0; i < batch.batch; i++) images.fill(batch.inputIds[i * shape.contextLength] & 0xff, i * size, (i + 1) * size);
-  return { images, dims: [batch.batch, shape.height, shape.width, shape.channels] };
+  const painted = (side: number) => {
+    const size = side * side * shape.channels;
+    const images = new Uint8Array(batch.batch * size);
+    for (let i = 0; i < batch.batch; i++) images.fill(batch.inputIds[i * shape.contextLength] & 0xff, i * size, (i + 1) * size);
+    return { images, dims: [batch.batch, side, side, shape.channels] as const };
+  };
+  return { ...painted(shape.height), ...(batch.partials ? { partials: shape.partials.map((res) => ({ res, ...painted(res) })) } : {}) };
 }
 
 function tensors(firstIds: number[]): Tensor[] {
@@ -40,7 +43,7 @@ function appWith(runBatch: typeof paint, secret: string | null = null) {
     runner.state.ready = true;
   };
   const infer = async (firstIds = [7], headers: Record<string, string> = {}) => {
-    const { body, headers: h } = encodeInferRequest(tensors(firstIds), { binaryOutputs: true });
+    const { body, headers: h } = encodeInferRequest(tensors(firstIds), { binaryOutputs: true, outputs: ['images'] });
     return runner.app.request('/v2/models/aurora-tiny/infer', { method: 'POST', body, headers: { ...h, ...headers } });
   };
   return { runner, ready, infer };
@@ -74,6 +77,21 @@ describe('createRunnerApp', () => {
     const data = bytes.subarray(Number(ok.headers.get('inference-header-content-length')));
     expect(data.length).toBe(2 * size);
     expect([data[0], data[size - 1], data[size], data[2 * size - 1]]).toEqual([3, 3, 9, 9]);
+  });
+
+  it('answers every output of the model when no outputs are named: the images and each partial image', async () => {
+    const { runner, ready } = appWith(paint);
+    ready();
+    expect(shape.partials.length).toBeGreaterThan(0);
+    const { body, headers } = encodeInferRequest(tensors([4, 6]), { binaryOutputs: false });
+    const res = await runner.app.request('/v2/models/aurora-tiny/infer', { method: 'POST', body, headers });
+    expect(res.status).toBe(200);
+    const out = (await res.json()) as { outputs: { name: string; shape: number[]; data: number[] }[] };
+    expect(out.outputs.map((o) => [o.name, o.shape])).toEqual([
+      ['images', [2, 64, 64, 3]],
+      ...shape.partials.map((r) => [`partial_images_${r}`, [2, r, r, 3]]),
+    ]);
+    for (const o of out.outputs) expect([o.data[0], o.data.at(-1)]).toEqual([4, 6]);
   });
 
   it('refuses new work while draining', async () => {
@@ -113,7 +131,7 @@ describe('createRunnerApp', () => {
     expect((await infer()).status).toBe(401);
     expect((await runner.app.request('/v2/models/aurora-tiny')).status).toBe(401);
     expect((await runner.app.request('/v2/health/ready')).status).toBe(200);
-    const { body, headers } = encodeInferRequest(tensors([5]), { binaryOutputs: true });
+    const { body, headers } = encodeInferRequest(tensors([5]), { binaryOutputs: true, outputs: ['images'] });
     const signed = await signRequest(SECRET, 'POST', '/v2/models/aurora-tiny/infer', body);
     expect((await runner.app.request('/v2/models/aurora-tiny/infer', { method: 'POST', body, headers: { ...headers, ...signed } })).status).toBe(200);
 

@@ -8,6 +8,7 @@
 import {
   AURORA_PLATFORM,
   CONTENT_HASH_PARAMETER,
+  decodeInferResponse,
   encodeBody,
   encodeInferRequest,
   INFERENCE_HEADER_CONTENT_LENGTH,
@@ -21,7 +22,18 @@ import {
 } from '@aurora-edge/protocol';
 import { readBundleDir } from '@aurora-edge/model/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeImages, expectImagesMatch, type InferRow, inferTensors, parityStats, referencePipeline, TINY, useBundle, withinParity } from './support/oip.ts';
+import {
+  decodeImages,
+  expectImagesMatch,
+  type InferRow,
+  inferTensors,
+  parityStats,
+  referencePartials,
+  referencePipeline,
+  TINY,
+  useBundle,
+  withinParity,
+} from './support/oip.ts';
 import { metric, type RunnerProcess, removeTinyBundleDirs, startRunner, TEST_SECRET, tinyBundleDir } from './support/runner-process.ts';
 
 const PROMPTS = ['a red apple on a table', 'a cat in the rain', 'sunset over the ocean', 'a castle under the stars'];
@@ -32,12 +44,14 @@ const row = (i: number, prompt = PROMPTS[i % PROMPTS.length]): InferRow => ({ pr
 describe('gpu-runner over the Open Inference Protocol v2', () => {
   let runner: RunnerProcess;
   let reference: (row: InferRow) => Promise<Uint8Array>;
+  let referencePartial: (row: InferRow, res: number) => Promise<Uint8Array>;
   let contentHash: string;
 
   beforeAll(async () => {
     const dir = tinyBundleDir();
     contentHash = readBundleDir(dir).contentHash;
     await useBundle(dir);
+    referencePartial = await referencePartials(dir);
     [runner, reference] = await Promise.all([
       // auto: no CUDA here, so this also checks the clean fallback to CPU.
       startRunner({ RUNNER_BUNDLES: dir, RUNNER_EXECUTION_PROVIDER: 'auto', RUNNER_MAX_QUEUE_DELAY_MS: '20' }),
@@ -67,8 +81,12 @@ describe('gpu-runner over the Open Inference Protocol v2', () => {
         { name: 'z', datatype: 'FP32', shape: [-1, TINY.zDim] },
         { name: 'psi', datatype: 'FP32', shape: [-1, 1] },
       ],
-      outputs: [{ name: 'images', datatype: 'UINT8', shape: [-1, 64, 64, 3] }],
+      outputs: [
+        { name: 'images', datatype: 'UINT8', shape: [-1, 64, 64, 3] },
+        ...TINY.partials.map((r) => ({ name: `partial_images_${r}`, datatype: 'UINT8', shape: [-1, r, r, 3] })),
+      ],
     });
+    expect(TINY.partials.length).toBeGreaterThan(0);
     expect(await (await runner.get(`/v2/models/aurora-tiny/versions/${contentHash}`, { signed: true })).json()).toEqual(meta);
     expect(await (await runner.get('/v2/models/aurora-tiny/ready', { signed: true })).json()).toEqual({ name: 'aurora-tiny', ready: true });
     const config = modelConfigSchema.parse(await (await runner.get('/v2/models/aurora-tiny/config', { signed: true })).json());
@@ -104,7 +122,8 @@ describe('gpu-runner over the Open Inference Protocol v2', () => {
     const json = await runner.infer(rows, { binaryOutputs: false });
     expect(json.headers.get(INFERENCE_HEADER_CONTENT_LENGTH)).toBeNull();
     const body = inferResponseSchema.parse(await json.json());
-    expect(body.outputs).toHaveLength(1);
+    // No outputs named: every output of the model, the partial images too.
+    expect(body.outputs.map((o) => o.name)).toEqual(['images', ...TINY.partials.map((r) => `partial_images_${r}`)]);
     expect(body.outputs[0]).toMatchObject({ name: 'images', datatype: 'UINT8', shape: [2, 64, 64, 3] });
     expect(Uint8Array.from(body.outputs[0].data as number[])).toEqual(Uint8Array.from([...binary.pixels[0], ...binary.pixels[1]]));
     // Per-output binary_data, through the versioned path.
@@ -112,6 +131,19 @@ describe('gpu-runner over the Open Inference Protocol v2', () => {
     const versioned = await runner.post(`/v2/models/aurora-tiny/versions/${contentHash}/infer`, perOutput.body, { headers: perOutput.headers });
     expect((await decodeImages(versioned)).pixels).toEqual(binary.pixels);
     await expectImagesMatch(rows, binary.pixels, reference);
+  });
+
+  it('answers a partial image asked for by name: what the serving graph makes for the row in process', async () => {
+    const r = row(11);
+    const res = TINY.partials.at(-1)!;
+    const name = `partial_images_${res}`;
+    const request = encodeInferRequest(await inferTensors([r]), { binaryInputs: false, outputs: [name], binaryOutputs: true });
+    const answer = await runner.post(INFER, request.body, { headers: request.headers });
+    expect(answer.status).toBe(200);
+    const { outputs } = decodeInferResponse(new Uint8Array(await answer.arrayBuffer()), answer.headers.get(INFERENCE_HEADER_CONTENT_LENGTH));
+    expect([...outputs.keys()]).toEqual([name]);
+    expect(outputs.get(name)!.shape).toEqual([1, res, res, 3]);
+    expect(Buffer.from(outputs.get(name)!.data as Uint8Array).equals(Buffer.from(await referencePartial(r, res)))).toBe(true);
   });
 
   it('serves 32 concurrent single-image requests in fewer session runs, each with its own image', async () => {

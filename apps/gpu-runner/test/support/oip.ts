@@ -41,6 +41,7 @@ export const TINY = {
   resolution: tiny.resolution,
   channels: tiny.generator.config.image_channels,
   vocabSize: tiny.textEncoder.config.vocabSize,
+  partials: tiny.serving?.partials ?? [],
 };
 
 let tokenizer: ReturnType<typeof loadBundleTokenizer> | null = null;
@@ -107,6 +108,20 @@ export async function referencePipeline(bundleDir: string): Promise<(row: InferR
     const key = JSON.stringify([prompt, seed, psi]);
     if (!cache.has(key)) cache.set(key, (await pipeline.generate([{ prompt, seed, psi }]))[0].pixels);
     return cache.get(key)!;
+  };
+}
+
+/** Partial images of solo rows from the bundle's serving graph in this process (ServingSession, batch 1). */
+export async function referencePartials(bundleDir: string): Promise<(row: InferRow, res: number) => Promise<Uint8Array>> {
+  const pipeline = await AuroraPipeline.load(await loadOrtNode(), readBundleDir(bundleDir), { preferPaths: true });
+  const serving = pipeline.serving;
+  if (!serving) throw new Error(`${bundleDir} has no serving graph`);
+  return async (r, res) => {
+    const [ids, z, psi] = await inferTensors([r]);
+    const out = await serving.run({ batch: 1, inputIds: ids.data as Int32Array, z: z.data as Float32Array, psi: psi.data as Float32Array, partials: true });
+    const partial = out.partials?.find((p) => p.res === res);
+    if (!partial) throw new Error(`no partial of side ${res}`);
+    return partial.images;
   };
 }
 
