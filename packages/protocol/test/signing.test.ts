@@ -5,16 +5,16 @@ const body = JSON.stringify({ items: [{ prompt: 'a red apple', seed: 1, psi: 0.7
 
 async function verify(h: Record<string, string>, opts: { secret?: string; path?: string; body?: string; now?: number; replay?: ReplayGuard } = {}) {
   const headers = { timestamp: h[TIMESTAMP_HEADER], nonce: h[NONCE_HEADER], signature: h[SIGNATURE_HEADER] };
-  return verifyRequest(opts.secret ?? 's3cret', 'POST', opts.path ?? '/v1/generate', opts.body ?? body, headers, opts.now ?? Number(h[TIMESTAMP_HEADER]), opts.replay);
+  return verifyRequest(opts.secret ?? 's3cret', 'POST', opts.path ?? '/v2/models/aurora-tiny/infer', opts.body ?? body, headers, opts.now ?? Number(h[TIMESTAMP_HEADER]), opts.replay);
 }
 
 describe('request signing', () => {
   it('accepts a request signed with the shared secret', async () => {
-    expect(await verify(await signRequest('s3cret', 'POST', '/v1/generate', body))).toEqual({ ok: true });
+    expect(await verify(await signRequest('s3cret', 'POST', '/v2/models/aurora-tiny/infer', body))).toEqual({ ok: true });
   });
 
   it('rejects a wrong secret, a changed body or path, and stale or missing headers', async () => {
-    const h = await signRequest('s3cret', 'POST', '/v1/generate', body, 1_000_000);
+    const h = await signRequest('s3cret', 'POST', '/v2/models/aurora-tiny/infer', body, 1_000_000);
     expect((await verify(h, { secret: 'other' })).ok).toBe(false);
     expect((await verify(h, { body: body.replace('1,', '2,') })).ok).toBe(false);
     expect((await verify(h, { path: '/v1/other' })).ok).toBe(false);
@@ -26,8 +26,8 @@ describe('request signing', () => {
 
   it('accepts a signature once within its window; identical requests signed in the same millisecond differ', async () => {
     const replay = new ReplayGuard();
-    const h = await signRequest('s3cret', 'POST', '/v1/generate', body, 1_000_000);
-    const twin = await signRequest('s3cret', 'POST', '/v1/generate', body, 1_000_000);
+    const h = await signRequest('s3cret', 'POST', '/v2/models/aurora-tiny/infer', body, 1_000_000);
+    const twin = await signRequest('s3cret', 'POST', '/v2/models/aurora-tiny/infer', body, 1_000_000);
     expect(twin[SIGNATURE_HEADER]).not.toBe(h[SIGNATURE_HEADER]);
     expect(await verify(h, { replay })).toEqual({ ok: true });
     expect(await verify(twin, { replay })).toEqual({ ok: true });
