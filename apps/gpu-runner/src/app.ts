@@ -1,3 +1,4 @@
+import { type ServingTensor, servingTensors } from '@aurora-edge/model';
 import {
   AURORA_PLATFORM,
   CONTENT_HASH_PARAMETER,
@@ -94,9 +95,9 @@ export function createRunnerApp(deps: RunnerDeps): Hono {
     return c.json({ name: model.id, ready: state.serving }, state.serving ? 200 : 503);
   };
   const config = (model: RunnerModel): ModelConfig => {
-    const { inputs, outputs } = servingTensorMetadata(model.manifest);
+    const { inputs, outputs } = servingTensors(model.manifest);
     // Triton's dims leave out the batch dimension when max_batch_size > 0.
-    const dims = (t: { name: string; datatype: string; shape: number[] }) => ({ name: t.name, data_type: `TYPE_${t.datatype}`, dims: t.shape.slice(1) });
+    const dims = (t: ServingTensor) => ({ name: t.name, data_type: t.tritonType, dims: t.shape.slice(1) });
     return {
       name: model.id,
       platform: AURORA_PLATFORM,

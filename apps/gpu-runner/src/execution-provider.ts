@@ -1,4 +1,4 @@
-import { AuroraPipeline, type BundleSource, type OrtModule } from '@aurora-edge/model';
+import { type BundleSource, type OrtModule, ServingSession } from '@aurora-edge/model';
 import {
   type ExecutionProvider,
   type ExecutionProviderChoice,
@@ -35,18 +35,11 @@ export async function resolveRunnerProvider(ort: OrtModule, choice: ExecutionPro
   }
 }
 
-/** Loads every bundle on the (resolved) provider, one at a time: a large bundle takes most of host and device memory on its own. */
-export async function loadPipelines(
-  ort: OrtModule,
-  sources: readonly BundleSource[],
-  provider: ExecutionProvider,
-  options: ProviderOptions,
-): Promise<AuroraPipeline[]> {
-  const sessionOptions = sessionOptionsFor(provider, options);
-  const out: AuroraPipeline[] = [];
-  const generatorGraph = generatorGraphFor(provider);
-  // A bundle with a serving graph gets its ServingSession (serving-gpu.onnx on GPU providers); one
-  // without gets the text encoder and generator sessions runServing composes.
-  for (const source of sources) out.push(await AuroraPipeline.load(ort, source, { preferPaths: true, sessionOptions, generatorGraph }));
-  return out;
+/** Loads the bundle's serving graph on the (resolved) provider: serving-gpu.onnx on GPU providers, serving.onnx on the CPU. */
+export function loadServingSession(ort: OrtModule, source: BundleSource, provider: ExecutionProvider, options: ProviderOptions): Promise<ServingSession> {
+  return ServingSession.load(ort, source, {
+    preferPaths: true,
+    sessionOptions: sessionOptionsFor(provider, options),
+    generatorGraph: generatorGraphFor(provider),
+  });
 }

@@ -1,3 +1,4 @@
+import { partialImagesName } from '@aurora-edge/model';
 import {
   AURORA_TENSORS,
   decodeInferRequest,
@@ -10,7 +11,7 @@ import {
 } from '@aurora-edge/protocol';
 import { BatcherClosedError, type DynamicBatcher, type ItemResult, QueueFullError } from './batcher.ts';
 import { RunnerError } from './errors.ts';
-import { partialOutputName } from './serving.ts';
+import { servingTensorMetadata } from './serving.ts';
 import type { RunnerModel } from './state.ts';
 
 /** One row of an inference request: one image to make. */
@@ -25,7 +26,7 @@ export interface ServingRow {
   readonly partials: boolean;
 }
 
-/** A row's image and partial images (ServingShape.partials order): HWC uint8 views into its batch's NHWC outputs. */
+/** A row's image and partial images (RunnerShape.partials order): HWC uint8 views into its batch's NHWC outputs. */
 export interface RowImages {
   readonly image: Uint8Array;
   readonly partials: readonly Uint8Array[];
@@ -72,7 +73,7 @@ export function parseInfer(body: Uint8Array, headerLength: string | undefined, m
   for (const name of inputs.keys()) {
     if (!(INPUTS as readonly string[]).includes(name)) throw bad(`${name}: unknown input (the model takes ${INPUTS.join(', ')})`);
   }
-  const produced = [AURORA_TENSORS.images as string, ...model.shape.partials.map(partialOutputName)];
+  const produced = servingTensorMetadata(model.manifest).outputs.map((t) => t.name);
   for (const out of request.outputs ?? []) {
     if (!produced.includes(out.name)) throw bad(`${out.name}: unknown output (the model gives ${produced.join(', ')})`);
   }
@@ -143,7 +144,7 @@ export async function infer(batcher: RunnerBatcher, model: RunnerModel, { reques
   };
   const tensors = outputs.map((name) => {
     if (name === AURORA_TENSORS.images) return stack(name, height, width, (r) => r.image);
-    const k = partials.findIndex((res) => partialOutputName(res) === name);
+    const k = partials.findIndex((res) => partialImagesName(res) === name);
     return stack(name, partials[k], partials[k], (r) => r.partials[k]);
   });
   const runs = new Map(results.map((r) => [r.batch, r.runMs]));

@@ -91,6 +91,8 @@ export class ModelHost {
       for (const dir of bundleDirs) {
         const source = readBundleDir(dir);
         const m = source.manifest;
+        // Before any worker starts: a bundle without a serving graph stops the runner, naming the fix.
+        const shape = servingShape(m, dir);
         if (pools.has(m.id)) throw new Error(`two bundles have the id "${m.id}" (${dir}); bundle ids must be unique on a runner`);
         const pool: WorkerHandle[] = [];
         pools.set(m.id, pool);
@@ -109,7 +111,7 @@ export class ModelHost {
           });
           pool.push(new WorkerHandle(worker, (error) => lifecycle.closing || options.onWorkerDeath(m.id, error)));
         }
-        models.push({ id: m.id, version: m.version, contentHash: source.contentHash, trained: m.trained, manifest: m, shape: servingShape(m) });
+        models.push({ id: m.id, version: m.version, contentHash: source.contentHash, trained: m.trained, manifest: m, shape });
       }
     } catch (error) {
       lifecycle.closing = true;

@@ -1,13 +1,13 @@
 /**
- * A model worker thread: owns one bundle's onnxruntime sessions and runs one batch at a time.
+ * A model worker thread: owns one bundle's serving session (ServingSession) and runs one batch at a time.
  * onnxruntime-node's session.run is synchronous native code on the calling thread, so running it
  * here keeps the HTTP thread free while a batch computes: it goes on accepting and coalescing
  * requests, answers 429 at once and keeps the health endpoints live even during a long GPU batch.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { type AuroraPipeline, sampleLatents } from '@aurora-edge/model';
+import { loadBundleTokenizer, promptTokenIds, sampleLatents, type ServingSession } from '@aurora-edge/model';
 import { loadOrtNode, readBundleDir } from '@aurora-edge/model/node';
-import { loadPipelines } from './execution-provider.ts';
+import { loadServingSession } from './execution-provider.ts';
 import { runServing } from './serving.ts';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker-protocol.ts';
 
@@ -15,20 +15,24 @@ const config = workerData as WorkerConfig;
 const port = parentPort!;
 const send = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
-let pipeline: AuroraPipeline;
+// Only the serving graph: requests bring token ids (checked on the HTTP thread), so no text encoder
+// or generator session is loaded, and the tokenizer is read only to make the warm-up's ids.
+let session: ServingSession;
 try {
-  [pipeline] = await loadPipelines(await loadOrtNode(), [readBundleDir(config.bundleDir)], config.executionProvider, config);
+  const source = readBundleDir(config.bundleDir);
+  const m = source.manifest;
+  session = await loadServingSession(await loadOrtNode(), source, config.executionProvider, config);
   const started = performance.now();
-  // A full-size batch through the path requests take, so the first real batch finds the sessions warm.
+  // A full-size batch of real token ids, so the first real batch finds the session warm.
   const n = config.warmUpBatch;
-  const ids = pipeline.text.tokenize('warm-up');
+  const ids = promptTokenIds(await loadBundleTokenizer(source), 'warm-up', m.tokenizer.contextLength);
   const inputIds = new Int32Array(n * ids.length);
   for (let i = 0; i < n; i++) inputIds.set(ids, i * ids.length);
   const z = sampleLatents(
     Array.from({ length: n }, (_, i) => i),
-    pipeline.manifest.generator.config.z_dim,
+    m.generator.config.z_dim,
   );
-  await runServing(pipeline, { batch: n, inputIds, z, psi: new Float32Array(n).fill(pipeline.manifest.sampling.defaultPsi) });
+  await runServing(session, { batch: n, inputIds, z, psi: new Float32Array(n).fill(m.sampling.defaultPsi) });
   send({ type: 'ready', warmUpMs: Math.round(performance.now() - started) });
 } catch (error) {
   send({ type: 'failed', message: (error as Error).message ?? String(error) });
@@ -37,7 +41,7 @@ try {
 
 port.on('message', async ({ id, batch }: ToWorker) => {
   try {
-    const output = await runServing(pipeline, batch);
+    const output = await runServing(session, batch);
     send(
       { type: 'result', id, output },
       [output.images, ...(output.partials ?? []).map((p) => p.images)].map((a) => a.buffer as ArrayBuffer),

@@ -1,5 +1,5 @@
 import type { BundleManifest } from '@aurora-edge/model';
-import type { ServingShape } from './serving.ts';
+import type { RunnerShape } from './serving.ts';
 
 /** A loaded bundle: the OIP v2 model it serves (name = id, version = content hash) and its tensor shapes. */
 export interface RunnerModel {
@@ -8,7 +8,7 @@ export interface RunnerModel {
   readonly contentHash: string;
   readonly trained: boolean;
   readonly manifest: BundleManifest;
-  readonly shape: ServingShape;
+  readonly shape: RunnerShape;
 }
 
 /** The WebGPU adapter the runner got (webgpu only); cpuEmulated: lavapipe or SwiftShader, a test adapter. */

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeImages, expectImagesMatch, type InferRow, referencePipeline, useBundle } from './support/oip.ts';
 import { zeroFourBytes } from '../../../packages/model/test/support/tiny-bundle.ts';
-import { metric, removeTinyBundleDirs, spawnRunner, startRunner, tinyBundleDir } from './support/runner-process.ts';
+import { metric, removeTinyBundleDirs, spawnRunner, startRunner, tinyBundleDir, withoutServingGraph } from './support/runner-process.ts';
 
 afterAll(removeTinyBundleDirs);
 
@@ -24,6 +24,15 @@ describe('gpu-runner start-up', () => {
     const runner = spawnRunner({ RUNNER_BUNDLES: dir, RUNNER_EXECUTION_PROVIDER: 'auto' });
     expect((await runner.exited).code).toBe(1);
     expect(runner.stderr()).toMatch(/generator\.onnx\.data is corrupt \(sha256 [0-9a-f]{64}, manifest [0-9a-f]{64}\)/);
+    expect(runner.logs.some((l) => l.msg === 'ready')).toBe(false);
+  });
+
+  it('stops on a bundle made before serving graphs, naming it and `npx aurora upgrade`, and never reports ready', async () => {
+    const dir = withoutServingGraph(tinyBundleDir());
+    const runner = spawnRunner({ RUNNER_BUNDLES: dir, RUNNER_EXECUTION_PROVIDER: 'cpu' });
+    expect((await runner.exited).code).toBe(1);
+    expect(runner.stderr()).toContain(`gpu-runner: cannot start: NoServingGraphError: bundle aurora-tiny (${dir}) has no serving graph`);
+    expect(runner.stderr()).toContain(`\`npx aurora upgrade ${dir}\` adds it`);
     expect(runner.logs.some((l) => l.msg === 'ready')).toBe(false);
   });
 

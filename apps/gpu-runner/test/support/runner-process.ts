@@ -22,6 +22,22 @@ export function tinyBundleDir(): string {
   return dir;
 }
 
+/**
+ * The bundle at `dir` as code before serving graphs wrote it, in place (as packages/model's
+ * serving-graph.test.ts makes one): no serving files, no manifest entry. Returns `dir`.
+ */
+export function withoutServingGraph(dir: string): string {
+  const file = path.join(dir, 'manifest.json');
+  const m = JSON.parse(fs.readFileSync(file, 'utf8'));
+  for (const f of [m.serving.graph, m.serving.gpuGraph].filter(Boolean)) {
+    delete m.files[f];
+    fs.rmSync(path.join(dir, f));
+  }
+  delete m.serving;
+  fs.writeFileSync(file, `${JSON.stringify(m, null, 2)}\n`);
+  return dir;
+}
+
 /** Removes the copies this test file made (call in afterAll, once its runners have stopped). */
 export function removeTinyBundleDirs(): void {
   for (const dir of bundleDirs.splice(0)) fs.rmSync(path.dirname(dir), { recursive: true, force: true });
