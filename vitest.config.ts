@@ -30,7 +30,9 @@ export default defineConfig({
           exclude: ['**/node_modules/**', '**/*.e2e.test.ts'],
         },
       },
-      { extends: true, test: { name: 'e2e', include: E2E, exclude: ['**/node_modules/**'] } },
+      // Its own group, after unit: vitest refuses to run two projects with different maxWorkers in one
+      // group (npm run test:all, or a path filter matching both).
+      { extends: true, test: { name: 'e2e', include: E2E, exclude: ['**/node_modules/**'], sequence: { groupOrder: 1 } } },
     ],
   },
 });
