@@ -232,7 +232,6 @@ describe('batches on the Worker in workerd, through Cloudflare Queues', () => {
   });
 
   it('the sweep re-enqueues items left waiting; the duplicate messages run nothing twice', async () => {
-    // 7 items: D1 binds at most 100 parameters per statement, and store.create inserts 13 per item.
     const many = Array.from({ length: 7 }, (_, k) => ({ prompt: `a swept shape ${k} ${RUN}`, seed: 200 + k, n: 8 }));
     // Messages the queue delivered, from wrangler's log of each delivery ("QUEUE aurora-batches acked/delivered").
     let delivered = 0;
