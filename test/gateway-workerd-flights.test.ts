@@ -2,7 +2,7 @@
  * Single flight across isolates in workerd itself: the real wrangler.toml Worker with its
  * GenerationFlights Durable Object binding (FLIGHTS), local D1, and a real apps/gpu-runner process
  * behind a counting proxy (the runner is where a generation is observable from outside: every
- * batch is one POST /generate). Local workerd runs one isolate, so SINGLE_FLIGHT_IN_ISOLATE=false
+ * batch is one POST /v2/models/{m}/infer). Local workerd runs one isolate, so SINGLE_FLIGHT_IN_ISOLATE=false
  * turns its in-process layer off: every request then meets the others at the objects, as requests
  * from different isolates and colos do.
  */
@@ -30,7 +30,7 @@ beforeAll(async () => {
   runner = await startReadyLocalRunner({ secret: randomBytes(24).toString('hex'), log: () => undefined });
   const target = new URL(runner.url);
   proxy = http.createServer(async (req, res) => {
-    const generating = req.method === 'POST' && /generate/.test(req.url ?? '');
+    const generating = req.method === 'POST' && /\/infer$/.test(req.url ?? '');
     if (generating) {
       seen.generations++;
       await new Promise((r) => setTimeout(r, seen.holdMs));
@@ -38,7 +38,7 @@ beforeAll(async () => {
         req.resume();
         res
           .writeHead(400, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ error: { code: 'bad_batch', message: 'the runner refused this batch' } }));
+          .end(JSON.stringify({ error: 'the runner refused this batch' }));
         return;
       }
     }
