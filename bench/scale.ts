@@ -14,11 +14,9 @@ import autocannon from 'autocannon';
 import { metric } from '../apps/gpu-runner/test/support/runner-process.ts';
 import { postgresBinDir, startPostgres } from '../test/support/postgres.ts';
 import { type GatewayChild, postJson, startGatewayChild } from '../test/support/reliability.ts';
-import { freePort } from '../apps/edge/src/node/runner-process.ts';
 
 const CONNECTIONS = 10;
 const DURATION_S = 3;
-
 
 async function generatedOn(metricsUrl: string): Promise<number> {
   const text = await (await fetch(metricsUrl)).text();
@@ -44,9 +42,8 @@ export async function runScaleBench(): Promise<Record<string, number>> {
   try {
     const url = await server.createDatabase();
     for (let i = 0; i < 2; i++) {
-      const port = await freePort();
-      const child = await startGatewayChild({ DATABASE_URL: url, METRICS_PORT: String(port), ANON_RPM: '0' });
-      gateways.push({ child, metricsUrl: `http://127.0.0.1:${port}/metrics` });
+      const child = await startGatewayChild({ DATABASE_URL: url, METRICS_PORT: '0', ANON_RPM: '0' });
+      gateways.push({ child, metricsUrl: child.metricsUrl! });
     }
     const [a, b] = gateways;
 

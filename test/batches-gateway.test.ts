@@ -10,7 +10,6 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../apps/edge/src/node/runner-process.ts';
 import { postgresAvailable, startPostgres, type TestPostgres } from './support/postgres.ts';
 import { call, type GatewayChild, removeTempDirs, startGatewayChild, tempDir, waitFor } from './support/reliability.ts';
 
@@ -34,9 +33,8 @@ interface Gateway {
 const itemsOf = (images: number, prompt: string) => Array.from({ length: images / 4 }, (_, i) => ({ prompt, seed: 1000 + i * 4, n: 4 }));
 
 async function start(env: Record<string, string>): Promise<Gateway> {
-  const metricsPort = await freePort();
-  const child = await startGatewayChild({ METRICS_PORT: String(metricsPort), BATCH_LEASE_MS: '3000', BATCH_POLL_MS: '100', ...env }, 120_000);
-  return { child, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
+  const child = await startGatewayChild({ METRICS_PORT: '0', BATCH_LEASE_MS: '3000', BATCH_POLL_MS: '100', ...env }, 120_000);
+  return { child, metricsUrl: child.metricsUrl! };
 }
 
 async function generated(g: Gateway): Promise<number> {

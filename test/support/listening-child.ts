@@ -7,6 +7,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 
 export interface ListeningChild {
   readonly url: string;
+  /** What the script printed as `METRICS <url>` before `LISTENING` (the gateway's metrics listener), if anything. */
+  readonly metricsUrl: string | null;
   readonly child: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -25,7 +27,9 @@ export async function spawnListening(
   let err = '';
   // Always drained: a child blocked on a full stderr pipe would look like a hang.
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err = (err + chunk).slice(-STDERR_TAIL)));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -44,5 +48,5 @@ export async function spawnListening(
       reject(new Error(`${script} exited (${JSON.stringify(e)}) before listening:\n${err}`));
     });
   });
-  return { url, child, exited };
+  return { url, metricsUrl: /METRICS (\S+)/.exec(out)?.[1] ?? null, child, exited };
 }
